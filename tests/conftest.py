@@ -1,0 +1,59 @@
+"""Fixtures for the real components. Session-wide processes, reset to a clean state for every
+test; whatever happens, they are stopped by PID at the end of the session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testenv import IdentityProvider, RedisServer
+
+STATE_DIR = Path(os.environ.get("TESTENV_STATE_DIR", Path(__file__).resolve().parent.parent / ".testenv" / "pytest"))
+
+
+@pytest.fixture(scope="session")
+def _idp_session() -> Iterator[IdentityProvider]:
+    idp = IdentityProvider(STATE_DIR)
+    idp.stop()  # a leftover from an interrupted run
+    idp.start()
+    try:
+        yield idp
+    finally:
+        idp.stop()
+
+
+@pytest.fixture
+def idp(_idp_session: IdentityProvider) -> Iterator[IdentityProvider]:
+    """The real OpenID provider: running, healthy, counters at zero, 300 s tokens."""
+    if not _idp_session.running():
+        _idp_session.start()
+    _idp_session.heal()
+    _idp_session.set_ttl(300)
+    _idp_session.reset()
+    yield _idp_session
+    if _idp_session.running():
+        _idp_session.heal()
+
+
+@pytest.fixture(scope="session")
+def _redis_session() -> Iterator[RedisServer]:
+    r = RedisServer(STATE_DIR)
+    r.start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def redis_server(_redis_session: RedisServer) -> Iterator[RedisServer]:
+    """Real redis-server on its own loopback port, emptied for each test."""
+    import redis
+
+    if not _redis_session.running():
+        _redis_session.start()
+    redis.Redis.from_url(_redis_session.url).flushall()
+    yield _redis_session
