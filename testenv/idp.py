@@ -66,7 +66,7 @@ class IdentityProvider:
         except OSError:
             return False
 
-    def start(self) -> "IdentityProvider":
+    def start(self) -> IdentityProvider:
         if not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
             raise RuntimeError(f"run 'npm ci' in {IDP_DIR} first (make deps does it)")
         self.state_dir.mkdir(parents=True, exist_ok=True)

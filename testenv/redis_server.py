@@ -53,7 +53,7 @@ class RedisServer:
         except OSError:
             return False
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self._write_conf()
         self.process.start()
         return self

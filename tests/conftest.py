@@ -57,3 +57,20 @@ def redis_server(_redis_session: RedisServer) -> Iterator[RedisServer]:
         _redis_session.start()
     redis.Redis.from_url(_redis_session.url).flushall()
     yield _redis_session
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Session fixtures are torn down by now: any component still alive is a leak."""
+    from testenv.process import pid_alive
+
+    leaked = []
+    for pid_file in STATE_DIR.rglob("*.pid"):
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if pid_alive(pid):
+            leaked.append(f"{pid_file} (pid {pid})")
+    if leaked:
+        print("\nLEFT RUNNING after the tests: " + ", ".join(leaked))
+        session.exitstatus = 1

@@ -286,3 +286,15 @@ def test_redis_stopped_mid_run_no_call_fails_and_sharing_resumes(idp, redis_serv
     assert failures == 0
     assert metric_value(m.metrics, "dicomweb_oauth_shared_cache_events_total", server="remote",
                         event="unavailable") >= 1
+
+
+def test_valid_token_still_served_while_breaker_open(idp):
+    m = manager(idp)
+    tok = m.get_token()
+    idp.fail_with(503)
+    for _ in range(2):
+        with pytest.raises(OAuthPluginError):
+            m.test()  # forced acquisitions fail and open the breaker
+    assert m.status()["circuit_breaker"] == "open"
+    assert m.get_token() == tok
+    assert idp.token_requests() == 1 + 2 * 3

@@ -13,9 +13,10 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -317,11 +318,10 @@ def _server(name: str, raw: dict[str, Any], schema: dict[str, Any]) -> ServerCon
     res = {**_defaults(schema, "resilience"), **s.get("Resilience", {})}
     path = f"{SECTION}.Servers.{name}"
 
-    if not s["VerifySSL"]:
-        if not s["AllowInsecureSSL"]:
-            raise OAuthPluginError(
-                "SEC-001", "VerifySSL is false but AllowInsecureSSL is not true",
-                server=name, key=f"{path}.VerifySSL")
+    if not s["VerifySSL"] and not s["AllowInsecureSSL"]:
+        raise OAuthPluginError(
+            "SEC-001", "VerifySSL is false but AllowInsecureSSL is not true",
+            server=name, key=f"{path}.VerifySSL")
     headers = s.get("HttpHeaders", {})
     if any(h.lower() == "authorization" for h in headers):
         raise OAuthPluginError("SEC-006", "HttpHeaders must not set Authorization",
@@ -379,7 +379,7 @@ def _server(name: str, raw: dict[str, Any], schema: dict[str, Any]) -> ServerCon
             "CFG-007", "JWT validation needs JWTPublicKey, JwksUri or Issuer (for discovery)",
             server=name, key=f"{path}.ValidateJWT")
 
-    dicomweb = {k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s}
+    dicomweb: dict[str, Any] = {k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s}
     return ServerConfig(
         name=name,
         url=s["Url"],

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 import requests
 

@@ -42,7 +42,7 @@ class JwtValidator:
             if self._jwks is None or (force and stale):
                 try:
                     data = self.http.get_json(self._jwks_uri(), code="TOK-005")
-                    self._jwks = jwt.PyJWKSet.from_dict(data)
+                    self._jwks = jwt.PyJWKSet.from_dict(data)  # type: ignore[no-untyped-call]
                 except jwt.exceptions.PyJWKSetError:
                     raise OAuthPluginError("TOK-005", "JWKS has no usable keys",
                                            server=self.server.name, key="JwksUri") from None

@@ -50,7 +50,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", len(self._value)))
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str:
         raise TypeError("secrets are not picklable")
 
 

@@ -16,7 +16,7 @@ STATE_NAMES = {CLOSED: "closed", OPEN: "open", HALF_OPEN: "half-open"}
 class RetryPolicy:
     def __init__(self, cfg: ResilienceConfig, rng: Optional[random.Random] = None) -> None:
         self.cfg = cfg
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
 
     @property
     def max_retries(self) -> int:

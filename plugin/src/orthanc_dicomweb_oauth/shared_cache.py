@@ -8,6 +8,7 @@ growing pause so a dead Redis costs requests nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import threading
@@ -117,7 +118,5 @@ class SharedCache:
         return owner if ok else None
 
     def unlock(self, server: ServerConfig, owner: str) -> None:
-        try:
+        with contextlib.suppress(SharedCacheDown):  # the lock expires by itself
             self._call(self._redis.eval, _RELEASE, 1, self.key(server) + ":lock", owner)
-        except SharedCacheDown:
-            pass  # the lock expires by itself

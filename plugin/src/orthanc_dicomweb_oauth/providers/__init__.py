@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..config import ServerConfig
 from ..http import HttpClient
-from .base import Provider, Token
 from .azure import AzureManagedIdentityProvider, AzureProvider
+from .base import Provider, Token
 from .generic import GenericProvider
 from .google import GoogleMetadataProvider, GoogleServiceAccountProvider
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from ..config import ServerConfig
 from ..http import HttpClient, parse_token_json, token_error
@@ -31,7 +32,7 @@ class Token:
     __str__ = __repr__
 
     @classmethod
-    def from_answer(cls, answer: Mapping[str, Any], now: float) -> "Token":
+    def from_answer(cls, answer: Mapping[str, Any], now: float) -> Token:
         return cls(value=answer["access_token"], token_type=answer["token_type"],
                    expires_at=float(answer["expires_at"]), obtained_at=now, scope=answer.get("scope"))
 

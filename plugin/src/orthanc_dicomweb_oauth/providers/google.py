@@ -14,7 +14,7 @@ from ..http import HttpClient
 from ..redaction import REDACTOR
 from .base import Provider, Token
 
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a password
 HEALTHCARE_SCOPE = "https://www.googleapis.com/auth/cloud-healthcare"
 METADATA_URL = "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -1,0 +1,51 @@
+# dicomweb_oauth.orthanc — developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STATE := .testenv
+
+.PHONY: help deps lint docs docs-check test test-unit test-integration bench clean-state
+
+help:
+	@echo "make test    set up everything (Debian 12, root) and run every test suite"
+	@echo "make bench   benchmarks; prints their figures"
+	@echo "make lint    ruff, mypy, generated-docs check"
+	@echo "make docs    regenerate the generated docs"
+
+deps:
+	@bash scripts/bootstrap.sh
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(MAKE) --no-print-directory docs-check
+
+docs:
+	PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.errors > docs/errors.md
+	PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.reference > docs/configuration-reference.md
+
+docs-check:
+	@diff -u docs/errors.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.errors) \
+	  && diff -u docs/configuration-reference.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.reference) \
+	  || { echo "generated docs are stale: run 'make docs'"; exit 1; }
+
+test-unit: deps
+	$(PY) -m pytest plugin/tests -q
+
+test-integration: deps
+	$(PY) -m pytest tests -q
+
+# Everything; then proves that no test left a server running.
+test: lint
+	@status=0; $(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
+	  $(PY) -m testenv stop all --state-dir $(STATE)/pytest >/dev/null; \
+	  $(PY) -m testenv stop all --state-dir $(STATE)/bench >/dev/null; \
+	  exit $$status
+
+bench: deps
+	$(PY) bench/token_cache.py
+
+clean-state:
+	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest
+	-$(PY) -m testenv stop all --state-dir $(STATE)/bench
+	rm -rf $(STATE)

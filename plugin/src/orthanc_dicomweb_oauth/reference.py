@@ -1,0 +1,70 @@
+"""docs/configuration-reference.md, generated from the one JSON Schema
+(``python -m orthanc_dicomweb_oauth.reference``); a test keeps the file and the schema equal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from .config import load_schema
+
+
+def _type(prop: dict[str, Any], schema: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        target = schema["$defs"][prop["$ref"].split("/")[-1]]
+        return _type({**target, **{k: v for k, v in prop.items() if k != "$ref"}}, schema)
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    t = prop.get("type", "")
+    if t == "array":
+        return f"array of {_type(prop.get('items', {}), schema)}"
+    return " or ".join(t) if isinstance(t, list) else str(t)
+
+
+def _table(node: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    required = set(node.get("required", []))
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+    for key, prop in node.get("properties", {}).items():
+        default = f"`{json.dumps(prop['default'])}`" if "default" in prop and prop["default"] != {} else ""
+        if key in required:
+            default = "required"
+        desc = prop.get("description", "")
+        rows.append(f"| `{key}` | {_type(prop, schema)} | {default} | {desc} |")
+    return rows
+
+
+def markdown() -> str:
+    s = load_schema()
+    out = [
+        "# DicomWebOAuth configuration reference",
+        "",
+        "Generated from `plugin/src/orthanc_dicomweb_oauth/schema/dicomweb-oauth.schema.json` by",
+        "`python -m orthanc_dicomweb_oauth.reference`. Every string value may use `${VAR}` (see",
+        "[configuration.md](configuration.md)).",
+        "",
+        "## Top level (`DicomWebOAuth`)",
+        "",
+        *_table(s, s),
+        "",
+        "## Each server (`DicomWebOAuth.Servers.<name>`)",
+        "",
+        *_table(s["$defs"]["server"], s),
+        "",
+        "## `Resilience` (per server)",
+        "",
+        *_table(s["$defs"]["resilience"], s),
+        "",
+        "## `Cache`",
+        "",
+        *_table(s["$defs"]["cache"], s),
+        "",
+        "## `RateLimit`",
+        "",
+        *_table(s["properties"]["RateLimit"], s),
+    ]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(markdown())
