@@ -9,6 +9,8 @@ APT_PACKAGES=(
   # the plugin's runtime dependencies, exactly as the oauth_plugin role installs them
   python3-requests python3-cryptography python3-jwt python3-prometheus-client
   python3-redis python3-hvac python3-jsonschema
+  # real Orthanc for the end-to-end tests, and pydicom for synthetic studies
+  orthanc orthanc-dicomweb orthanc-python python3-pydicom
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -68,6 +68,9 @@ _SPECS = [
           "ignore the shared token and request its own. Check the key and who can write to Redis."),
     _spec("SEC-006", "Authorization set in HttpHeaders", 500,
           "Remove Authorization from HttpHeaders; the plugin owns that header."),
+    _spec("SEC-007", "Rate limit of the plugin's REST API exceeded", 429,
+          "Wait for Retry-After seconds; RateLimit.Requests and RateLimit.WindowSeconds set the "
+          "limit of token tests per server."),
     # Authorization refused by the identity provider (never retried)
     _spec("AUTH-001", "Identity provider refused the client credentials (invalid_client)", 502,
           "Check ClientId and ClientSecret (expired or rotated secret?).",
@@ -114,6 +117,14 @@ _SPECS = [
           "Requests keep working with per-node tokens; check Redis. Sharing resumes by itself."),
     _spec("INT-003", "Unknown server name", 404,
           "Use one of the names under DicomWebOAuth.Servers."),
+    _spec("INT-004", "HTTP method not allowed on this endpoint", 405,
+          "The Allow header lists the methods the endpoint accepts; see docs/rest-api.md."),
+    _spec("INT-005", "Orthanc refused the DICOMweb server definition", 500,
+          "Check that the DICOMweb plugin is loaded before the Python plugin in Plugins and that "
+          "DicomWeb.Enable is true; the log line carries Orthanc's answer."),
+    _spec("INT-006", "The plugin's configuration was refused; the plugin is inactive", 503,
+          "GET /dicomweb-oauth/status shows the configuration error with its own code; fix it "
+          "and restart Orthanc. Orthanc itself keeps serving."),
 ]
 
 ERRORS: dict[str, ErrorSpec] = {s.code: s for s in _SPECS}

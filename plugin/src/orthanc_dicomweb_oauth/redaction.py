@@ -8,10 +8,12 @@ of defence against a message that quotes a remote server's answer.
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import logging
 import re
 import threading
+import uuid
 from collections import deque
 from typing import Optional
 
@@ -118,9 +120,21 @@ def install_handler(handler: logging.Handler, level: int = logging.INFO) -> None
     _LOGGER.setLevel(level)
 
 
+CORRELATION_ID: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("correlation_id", default=None)
+
+
+def new_correlation_id() -> str:
+    """Start a new correlation id for this thread's current unit of work and return it."""
+    cid = uuid.uuid4().hex[:12]
+    CORRELATION_ID.set(cid)
+    return cid
+
+
 def kv(event: str, **fields: object) -> str:
-    """One structured log line: ``event key=value ...`` (values redacted by the handler)."""
+    """One structured log line: ``event key=value ... cid=<correlation id>`` (values are
+    redacted by the logger's filter)."""
     parts = [event]
+    fields.setdefault("cid", CORRELATION_ID.get())
     for k, v in fields.items():
         if v is None:
             continue

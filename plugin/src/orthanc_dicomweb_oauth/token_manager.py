@@ -20,7 +20,7 @@ from .jwt_validation import JwtValidator, unverified_claims
 from .metrics import Metrics
 from .providers import make_provider
 from .providers.base import Token
-from .redaction import REDACTOR, get_logger, kv
+from .redaction import CORRELATION_ID, REDACTOR, get_logger, kv, new_correlation_id
 from .resilience import OPEN, STATE_NAMES, CircuitBreaker, RetryPolicy
 from .shared_cache import SharedCache, SharedCacheDown, SharedCacheRejected
 
@@ -141,6 +141,8 @@ class TokenManager:
                                    server=self.server.name) from None
 
     def _obtain(self, reason: str) -> Token:
+        if reason != FORCE or CORRELATION_ID.get() is None:
+            new_correlation_id()  # one id per acquisition, unless a REST request already set one
         self.last_attempt_at = _time()
         if not self.breaker.allow():
             err = OAuthPluginError(
@@ -173,6 +175,8 @@ class TokenManager:
         duration = time.monotonic() - start
         if source == "idp":
             self._m_duration.observe(duration)
+        else:
+            self._m_hit.inc()  # answered by the shared cache, not the identity provider
         self.breaker.record_success()
         self.consecutive_failures = 0
         self.last_result, self.last_error, self.last_source = "ok", None, source
@@ -318,15 +322,20 @@ class TokenManager:
                 self._wake.wait(wait)
                 self._wake.clear()
                 continue
+            # No usable token at all is a miss (first token, or after an outage); a token that
+            # is merely due is a refresh.
+            reason = MISS if tok is None or _time() >= usable_until(tok) else REFRESH
+            if reason == MISS:
+                self._m_miss.inc()
             try:
-                self._acquire(REFRESH)
+                self._acquire(reason)
                 failures = 0
             except OAuthPluginError:
                 failures += 1
                 pause = self.retry.delay(min(failures - 1, 8)) or self.retry.backoff(8)
                 if self.breaker.state == OPEN:
                     pause = max(pause, self.breaker.seconds_until_retry())
-                if tok is not None:
+                if tok is not None and usable_until(tok) > _time():
                     # Never sleep past the moment the current token stops being usable.
                     pause = min(pause, max(0.05, usable_until(tok) - _time()))
                 self._stop.wait(pause)

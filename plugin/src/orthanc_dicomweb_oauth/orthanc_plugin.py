@@ -1,0 +1,243 @@
+"""The plugin inside Orthanc.
+
+For each configured server, the plugin defines Orthanc's DICOMweb server at run time
+(``PUT /dicom-web/servers/{name}``) with the real URL and an ``Authorization: Bearer`` header,
+first when Orthanc has started, then after every refresh. Orthanc's own C++ DICOMweb client
+then sends the token on STOW, QIDO, WADO and retrieve: no proxy in the data path. When no
+valid token is left (identity provider down past expiry), the definition is withdrawn so that
+no request leaves with an expired token, and put back with the next token.
+
+``orthanc`` (the module Orthanc injects) is passed in, so this file never imports it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from .config import SECTION, PluginConfig, legacy_proxy_server, load_config
+from .errors import OAuthPluginError
+from .metrics import Metrics
+from .providers.base import Token
+from .redaction import get_logger, install_handler, kv
+from .rest_api import Response, RestApi
+from .token_manager import TokenManager, build_managers, usable_until
+
+_log = get_logger()
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+WATCH_INTERVAL = 0.5
+
+
+class OrthancLogHandler(logging.Handler):
+    """Forwards the package's (already redacted) records to Orthanc's log."""
+
+    def __init__(self, api: Any) -> None:
+        super().__init__()
+        self.api = api
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = f"dicomweb-oauth: {record.getMessage()}"
+        try:
+            if record.levelno >= logging.ERROR:
+                self.api.LogError(msg)
+            elif record.levelno >= logging.WARNING:
+                self.api.LogWarning(msg)
+            else:
+                self.api.LogInfo(msg)
+        except Exception:  # logging must never raise into the plugin
+            self.handleError(record)
+
+
+def dicomweb_servers(full: dict[str, Any]) -> dict[str, str]:
+    """Name -> URL of the servers in ``DicomWeb.Servers`` (list or object form)."""
+    out = {}
+    servers = (full.get("DicomWeb") or {}).get("Servers") or {}
+    if isinstance(servers, dict):
+        for name, v in servers.items():
+            if isinstance(v, list) and v:
+                out[name] = str(v[0])
+            elif isinstance(v, dict):
+                out[name] = str(v.get("Url", ""))
+    return out
+
+
+def check_orthanc_conflicts(full: dict[str, Any], cfg: PluginConfig) -> None:
+    """Refusals that depend on the rest of Orthanc's configuration."""
+    static = dicomweb_servers(full)
+    for name, url in static.items():
+        if legacy_proxy_server(url):
+            raise OAuthPluginError(
+                "CFG-005", f"DicomWeb.Servers.{name}.Url is the older plugin's proxy path {url}; "
+                f"remove DicomWeb.Servers.{name} and set DicomWebOAuth.Servers.{name}.Url to the "
+                "real remote DICOMweb URL", server=name, key=f"DicomWeb.Servers.{name}.Url")
+    if cfg.servers and (full.get("DicomWeb") or {}).get("ServersInDatabase") is True:
+        raise OAuthPluginError(
+            "SEC-002", "DicomWeb.ServersInDatabase is true: Orthanc would store the bearer tokens "
+            "in plain text in its database", key="DicomWeb.ServersInDatabase")
+    for name in cfg.servers:
+        if name in static:
+            raise OAuthPluginError(
+                "CFG-006", f"'{name}' is defined in DicomWeb.Servers too; remove it there",
+                server=name, key=f"DicomWeb.Servers.{name}")
+
+
+class PluginRuntime:
+    """Everything the plugin holds while Orthanc runs."""
+
+    def __init__(self, api: Any, full_config: dict[str, Any],
+                 manager_factory: Callable[[PluginConfig, Metrics], dict[str, TokenManager]] = build_managers
+                 ) -> None:
+        self.api = api
+        self.started_at = time.time()
+        self.metrics = Metrics()
+        self.config: Optional[PluginConfig] = None
+        self.error: Optional[OAuthPluginError] = None
+        self.managers: dict[str, TokenManager] = {}
+        self._published: dict[str, bool] = {}
+        self._publish_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._watchdog: Optional[threading.Thread] = None
+        try:
+            self.config = load_config(full_config.get(SECTION))
+            _log.setLevel(_LEVELS[self.config.log_level])
+            check_orthanc_conflicts(full_config, self.config)
+            self.managers = manager_factory(self.config, self.metrics)
+        except OAuthPluginError as e:
+            self.error = e
+            self.managers = {}
+            _log.error(kv("config.refused", code=e.code, error=e.message,
+                          fix=" ".join(e.spec.troubleshooting)))
+            _log.error(kv("plugin.inactive", code="INT-006",
+                          error="no DICOMweb server is defined by the plugin; Orthanc keeps serving"))
+        for name, m in self.managers.items():
+            m.add_listener(self._publisher(name))
+        self.rest = RestApi(self)
+
+    # ------------------------------------------------------------------ status
+    def require_active(self) -> None:
+        if self.error is not None:
+            raise OAuthPluginError("INT-006", f"configuration refused ({self.error.code}): "
+                                   f"{self.error.detail}", key=self.error.key)
+
+    def is_published(self, name: str) -> bool:
+        return self._published.get(name, False)
+
+    def overall_status(self) -> str:
+        if self.error is not None:
+            return "error"
+        if all(self.is_published(n) for n in self.managers):
+            return "ok"
+        return "degraded"
+
+    def server_status(self, name: str) -> dict[str, Any]:
+        return {**self.managers[name].status(), "published": self.is_published(name)}
+
+    # ------------------------------------------------------------------ Orthanc's DICOMweb servers
+    def definition(self, m: TokenManager, token: Token) -> dict[str, Any]:
+        pass_through = dict(m.server.dicomweb)
+        headers = dict(pass_through.pop("HttpHeaders", {}))
+        headers["Authorization"] = f"Bearer {token.value}"
+        # Orthanc replaces the whole definition on PUT: send every field every time.
+        return {"Url": m.server.url, "HttpHeaders": headers, **pass_through}
+
+    def _publisher(self, name: str) -> Callable[[Token], None]:
+        def publish(token: Token) -> None:
+            if self._stop.is_set() or not self._started.is_set():
+                return
+            m = self.managers[name]
+            body = json.dumps(self.definition(m, token))
+            with self._publish_lock:
+                try:
+                    self.api.RestApiPutAfterPlugins(f"/dicom-web/servers/{name}", body)
+                except Exception as e:
+                    err = OAuthPluginError("INT-005", f"PUT /dicom-web/servers/{name} failed: "
+                                           f"{type(e).__name__}", server=name)
+                    self.metrics.errors.labels(name, err.code).inc()
+                    _log.error(kv("dicomweb.define_failed", server=name, code=err.code, error=str(e)[:200]))
+                    return
+                self._published[name] = True
+            self.metrics.header_updates.labels(name).inc()
+            _log.info(kv("dicomweb.defined", server=name, expires_in_s=round(token.expires_at - time.time())))
+        return publish
+
+    def _withdraw(self, name: str) -> None:
+        with self._publish_lock:
+            if not self._published.get(name):
+                return
+            try:
+                self.api.RestApiDeleteAfterPlugins(f"/dicom-web/servers/{name}")
+            except Exception as e:
+                _log.error(kv("dicomweb.withdraw_failed", server=name, code="INT-005", error=type(e).__name__))
+            self._published[name] = False
+        m = self.managers[name]
+        _log.error(kv("dicomweb.withdrawn", server=name, code=m.last_result or "TOK-001",
+                      reason="no valid token; the server is defined again with the next token",
+                      last_error=m.last_error))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_INTERVAL):
+            now = time.time()
+            for name, m in self.managers.items():
+                tok = m.current()
+                if self._published.get(name) and (tok is None or now >= usable_until(tok)):
+                    self._withdraw(name)
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_started(self) -> None:
+        self._started.set()
+        for m in self.managers.values():
+            m.start()
+            tok = m.current()
+            if tok is not None:  # obtained before Orthanc was ready
+                self._publisher(m.server.name)(tok)
+        if self.managers:
+            self._watchdog = threading.Thread(target=self._watch, name="oauth-watchdog", daemon=True)
+            self._watchdog.start()
+        _log.info(kv("plugin.started", servers=",".join(sorted(self.managers)) or "-",
+                     status=self.overall_status()))
+
+    def on_stopped(self) -> None:
+        self._stop.set()
+        for m in self.managers.values():
+            m.stop()
+        if self._watchdog is not None:
+            self._watchdog.join(2)
+
+
+def _answer(output: Any, r: Response) -> None:
+    for k, v in r.headers.items():
+        output.SetHttpHeader(k, v)
+    if r.status == 200:
+        output.AnswerBuffer(r.body, r.content_type)
+    elif r.status == 405 and r.allowed:
+        # Orthanc refuses a body on 405 ("use the dedicated method"): the Allow header says it.
+        output.SendMethodNotAllowed(r.allowed)
+    else:
+        output.SetHttpHeader("Content-Type", r.content_type)
+        # orthanc-python 4.0 binds this as (status, str body, length): "Hsk".
+        output.SendHttpStatus(r.status, r.body.decode("utf-8"), len(r.body))
+
+
+def register(orthanc: Any) -> PluginRuntime:
+    """Called by the entry script with the ``orthanc`` module."""
+    install_handler(OrthancLogHandler(orthanc), logging.INFO)
+    full = json.loads(orthanc.GetConfiguration())
+    runtime = PluginRuntime(orthanc, full)
+
+    for regex, allowed, handler in runtime.rest.routes():
+        def callback(output: Any, uri: str, _a: str = allowed, _h: Any = handler, **req: Any) -> None:
+            r = runtime.rest.dispatch(_a, _h, str(req.get("method", "")), tuple(req.get("groups") or ()))
+            _answer(output, r)
+        orthanc.RegisterRestCallback(regex, callback)
+
+    def on_change(change_type: Any, level: Any, resource: Any) -> None:
+        if change_type == orthanc.ChangeType.ORTHANC_STARTED:
+            runtime.on_started()
+        elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
+            runtime.on_stopped()
+
+    orthanc.RegisterOnChangeCallback(on_change)
+    return runtime

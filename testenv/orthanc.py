@@ -1,0 +1,162 @@
+"""Real Orthanc servers (Debian's orthanc, orthanc-dicomweb, orthanc-python) for the tests.
+
+``OrthancServer.source(...)`` runs the plugin from this repository with Debian's python3-*
+libraries (the install path the oauth_plugin role uses); ``OrthancServer.target(...)`` is the
+protected remote DICOMweb server whose filter accepts only valid bearer JWTs.
+Both listen on loopback ports with RemoteAccessAllowed false and the DICOM port disabled."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Optional
+
+from .process import ManagedProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_SCRIPT = ROOT / "plugin" / "src" / "dicomweb_oauth_plugin.py"
+FILTER_SCRIPT = Path(__file__).resolve().parent / "orthanc_target" / "jwt_filter.py"
+ORTHANC = "/usr/sbin/Orthanc"
+PLUGINS_DIR = "/usr/share/orthanc/plugins"
+
+
+class OrthancServer:
+    def __init__(self, state_dir: Path, name: str, extra: dict[str, Any],
+                 python_script: Optional[Path] = None, env: Optional[dict[str, str]] = None,
+                 credentials: Optional[tuple[str, str]] = None, port: Optional[int] = None) -> None:
+        self.name = name
+        self.dir = Path(state_dir) / f"orthanc-{name}"
+        self.port = port or free_port()
+        self.credentials = credentials
+        self.extra = extra
+        self.python_script = python_script
+        cfg = self.dir / "orthanc.json"
+        self.config_file = cfg
+        self.process = ManagedProcess(
+            "orthanc", self.dir, [ORTHANC, "--verbose", str(cfg)], ready=self._ready,
+            env={**os.environ, **(env or {})})
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def source(cls, state_dir: Path, name: str, oauth_section: Optional[dict[str, Any]],
+               env: Optional[dict[str, str]] = None, extra: Optional[dict[str, Any]] = None,
+               credentials: Optional[tuple[str, str]] = None) -> OrthancServer:
+        cfg: dict[str, Any] = dict(extra or {})
+        if oauth_section is not None:
+            cfg["DicomWebOAuth"] = oauth_section
+        return cls(state_dir, name, cfg, PLUGIN_SCRIPT, env, credentials)
+
+    @classmethod
+    def target(cls, state_dir: Path, name: str, jwks_uri: str, audience: str, issuer: str) -> OrthancServer:
+        d = Path(state_dir) / f"orthanc-{name}"
+        cfg = {"TestJwtFilter": {"JwksUri": jwks_uri, "Audience": audience, "Issuer": issuer,
+                                 "LogFile": str(d / "access.jsonl")}}
+        return cls(state_dir, name, cfg, FILTER_SCRIPT)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def access_log(self) -> Path:
+        return self.dir / "access.jsonl"
+
+    def write_config(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        storage = self.dir / "db"
+        cfg: dict[str, Any] = {
+            "Name": self.name,
+            "StorageDirectory": str(storage),
+            "IndexDirectory": str(storage),
+            "HttpPort": self.port,
+            "DicomServerEnabled": False,
+            "RemoteAccessAllowed": False,
+            "AuthenticationEnabled": self.credentials is not None,
+            "HttpTimeout": 60,
+            "Plugins": [f"{PLUGINS_DIR}/libOrthancDicomWeb.so", f"{PLUGINS_DIR}/libOrthancPython.so"],
+            "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        }
+        if self.credentials:
+            cfg["RegisteredUsers"] = {self.credentials[0]: self.credentials[1]}
+        if self.python_script:
+            cfg["PythonScript"] = str(self.python_script)
+        for k, v in self.extra.items():
+            if k == "DicomWeb":
+                cfg["DicomWeb"] = {**cfg["DicomWeb"], **v}
+            else:
+                cfg[k] = v
+        self.config_file.write_text(json.dumps(cfg, indent=2))
+        self.config_file.chmod(0o600)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        try:
+            self.get("/system")
+            return True
+        except (OSError, urllib.error.HTTPError):
+            return False
+
+    def start(self) -> OrthancServer:
+        self.write_config()
+        self.process.start(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def running(self) -> bool:
+        return self.process.running()
+
+    def log(self) -> str:
+        return self.process.log_file.read_text(errors="replace") if self.process.log_file.exists() else ""
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None, auth: bool = True,
+                headers: Optional[dict[str, str]] = None, timeout: float = 120) -> tuple[int, dict[str, str], bytes]:
+        data: Optional[bytes]
+        if body is None:
+            data = None
+        elif isinstance(body, bytes):
+            data = body
+        else:
+            data = json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=dict(headers or {}))
+        if auth and self.credentials:
+            token = base64.b64encode(f"{self.credentials[0]}:{self.credentials[1]}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def get(self, path: str, **kw: Any) -> Any:
+        status, _, body = self.request("GET", path, **kw)
+        if status != 200:
+            raise urllib.error.HTTPError(self.url + path, status, body.decode(errors="replace")[:300], None,  # type: ignore[arg-type]
+                                         None)
+        return json.loads(body) if body[:1] in (b"{", b"[") else body
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        status, _, data = self.request("POST", path, body, **kw)
+        if status != 200:
+            raise urllib.error.HTTPError(self.url + path, status, data.decode(errors="replace")[:300], None,  # type: ignore[arg-type]
+                                         None)
+        return json.loads(data) if data[:1] in (b"{", b"[") else data
+
+    def upload(self, dicom: bytes) -> str:
+        return str(self.post("/instances", dicom)["ID"])
+
+    def access_entries(self) -> list[dict[str, Any]]:
+        if not self.access_log.exists():
+            return []
+        return [json.loads(line) for line in self.access_log.read_text().splitlines() if line.strip()]
+
+    def received_tokens(self) -> set[str]:
+        """Target only: the raw bearer tokens it received (test-only record, mode 0600)."""
+        path = Path(str(self.access_log) + ".tokens")
+        return set(path.read_text().split()) if path.exists() else set()
