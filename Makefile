@@ -44,6 +44,7 @@ test: lint
 
 bench: deps
 	$(PY) bench/token_cache.py
+	$(PY) bench/data_path.py
 
 clean-state:
 	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest

@@ -12,64 +12,70 @@ import json
 import os
 import threading
 import time
+from typing import Any, Optional
 
 import jwt
 import orthanc
 import requests
 
-CFG = json.loads(orthanc.GetConfiguration()).get("TestJwtFilter", {})
-_lock = threading.Lock()
-_keys = {"set": None, "at": 0.0}
-
-
-def _jwks(force=False):
-    with _lock:
-        if _keys["set"] is None or (force and time.monotonic() - _keys["at"] > 2):
-            data = requests.get(CFG["JwksUri"], timeout=5).json()
-            _keys["set"] = jwt.PyJWKSet.from_dict(data)
-            _keys["at"] = time.monotonic()
-        return _keys["set"]
-
-
-def _verify(token):
-    kid = jwt.get_unverified_header(token).get("kid")
-    for force in (False, True):
-        for k in _jwks(force).keys:
-            if k.key_id == kid:
-                return jwt.decode(token, k.key, algorithms=["RS256"], audience=CFG["Audience"],
-                                  issuer=CFG["Issuer"], options={"require": ["exp"]})
-    raise jwt.InvalidTokenError("unknown kid")
-
-
-def _record(entry):
-    with _lock, open(CFG["LogFile"], "a") as f:
-        f.write(json.dumps(entry) + "\n")
-
-
-def _record_token(token):
-    # Test-only: the raw tokens the target received, so tests can search logs and answers
-    # of the *source* for them. Mode 0600, inside the test's own state directory.
-    path = CFG["LogFile"] + ".tokens"
-    with _lock:
-        with open(path, "a") as f:
-            f.write(token + "\n")
-        os.chmod(path, 0o600)
-
-
+CFG: dict[str, Any] = json.loads(orthanc.GetConfiguration()).get("TestJwtFilter", {})
 METHODS = {1: "GET", 2: "POST", 3: "PUT", 4: "DELETE"}
 
 
-def http_filter(uri, **request):
+class _Keys:
+    """The provider's JWKS, fetched again (at most every 2 s) when an unknown key id shows up."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.keyset: Optional[jwt.PyJWKSet] = None
+        self.fetched_at = 0.0
+
+    def get(self, force: bool = False) -> jwt.PyJWKSet:
+        with self.lock:
+            if self.keyset is None or (force and time.monotonic() - self.fetched_at > 2):
+                data = requests.get(CFG["JwksUri"], timeout=5).json()
+                self.keyset = jwt.PyJWKSet.from_dict(data)  # type: ignore[no-untyped-call]
+                self.fetched_at = time.monotonic()
+            return self.keyset
+
+
+_keys = _Keys()
+_file_lock = threading.Lock()
+
+
+def _verify(token: str) -> dict[str, Any]:
+    kid = jwt.get_unverified_header(token).get("kid")
+    for force in (False, True):
+        for k in _keys.get(force).keys:
+            if k.key_id == kid:
+                claims: dict[str, Any] = jwt.decode(
+                    token, k.key, algorithms=["RS256"], audience=CFG["Audience"], issuer=CFG["Issuer"],
+                    options={"require": ["exp"]})
+                return claims
+    raise jwt.InvalidTokenError("unknown kid")
+
+
+def _append(path: str, line: str) -> None:
+    with _file_lock:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+        os.chmod(path, 0o600)
+
+
+def http_filter(uri: str, **request: Any) -> bool:
     if not uri.startswith("/dicom-web/"):
         return True
-    auth = request.get("headers", {}).get("authorization", "")
-    entry = {"t": time.time(), "method": METHODS.get(request.get("method"), "?"), "uri": uri,
-             "node": request.get("headers", {}).get("x-node")}
+    headers = request.get("headers", {})
+    auth = headers.get("authorization", "")
+    entry: dict[str, Any] = {"t": time.time(), "method": METHODS.get(int(request.get("method") or 0), "?"),
+                             "uri": uri, "node": headers.get("x-node")}
     ok = False
     if auth.startswith("Bearer "):
         token = auth[7:]
         entry["token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
-        _record_token(token)
+        # Test-only: the raw tokens received, so tests can search the *source's* logs and
+        # answers for them. Mode 0600, inside the test's own state directory.
+        _append(CFG["LogFile"] + ".tokens", token)
         try:
             claims = _verify(token)
             entry.update(client_id=claims.get("client_id"), exp=claims["exp"], aud=claims.get("aud"))
@@ -79,7 +85,7 @@ def http_filter(uri, **request):
     else:
         entry["reason"] = "no bearer token"
     entry["ok"] = ok
-    _record(entry)
+    _append(CFG["LogFile"], json.dumps(entry))
     return ok
 
 

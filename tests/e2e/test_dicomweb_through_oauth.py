@@ -60,11 +60,11 @@ def test_stow_qido_get_rendered_retrieve(make_source, target, idp):
 
     # WADO-RS through /get: an instance, and a rendered frame
     base = f"/studies/{s['study_uid']}/series/{s['series_uid']}/instances/{s['sop_uid']}"
-    status, headers, body = src.request("POST", "/dicom-web/servers/remote/get", {"Uri": base})
+    status, _, body = src.request("POST", "/dicom-web/servers/remote/get", {"Uri": base})
     assert status == 200 and b"DICM" in body
-    status, headers, body = src.request("POST", "/dicom-web/servers/remote/get",
-                                        {"Uri": base + "/frames/1/rendered",
-                                         "HttpHeaders": {"Accept": "image/png"}})
+    status, _, body = src.request("POST", "/dicom-web/servers/remote/get",
+                                  {"Uri": base + "/frames/1/rendered",
+                                   "HttpHeaders": {"Accept": "image/png"}})
     assert status == 200 and (body.startswith(b"\x89PNG") or body.startswith(b"\xff\xd8")), body[:40]
 
     # Retrieve: delete locally, pull back from the target
@@ -175,3 +175,10 @@ def test_two_sources_share_redis_one_request_per_refresh(make_source, target, id
     assert len(tokens) <= requests <= len(tokens) + 1, (requests, len(tokens))
     assert len(by_node["a"] & by_node["b"]) >= len(tokens) - 1, "the nodes did not share tokens"
     assert len(tokens) >= 4
+    # Tokens adopted from Redis count as cache hits on the node that did not ask.
+    hits = 0.0
+    for src in (a, b):
+        text = src.get("/dicomweb-oauth/metrics").decode()
+        hits += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                    if line.startswith('dicomweb_oauth_cache_hits_total{server="remote"}'))
+    assert hits >= len(tokens) - 1

@@ -237,8 +237,13 @@ def _schema_error_message(err: jsonschema.ValidationError, schema: dict[str, Any
         return key, "; ".join(hints), server
     if err.validator == "required":
         return key, err.message.replace("'", ""), server
-    # Never echo a value that might be a secret.
     leaf = path[-1] if path else ""
+    if err.validator == "minLength" and err.instance == "":
+        # Orthanc itself replaces ${VAR} in orthanc.json before the plugin sees it, and an
+        # unset variable becomes "": say so, since that is the likely cause.
+        return key, ("is empty; if it is written as ${VAR}, that environment variable is not set "
+                     "for the Orthanc service"), server
+    # Never echo a value that might be a secret.
     if leaf in _SECRET_KEYS:
         return key, f"invalid value ({err.validator} {err.validator_value!r} not satisfied)", server
     return key, err.message, server

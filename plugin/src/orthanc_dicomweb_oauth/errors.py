@@ -68,9 +68,11 @@ _SPECS = [
           "ignore the shared token and request its own. Check the key and who can write to Redis."),
     _spec("SEC-006", "Authorization set in HttpHeaders", 500,
           "Remove Authorization from HttpHeaders; the plugin owns that header."),
-    _spec("SEC-007", "Rate limit of the plugin's REST API exceeded", 429,
+    # 503 and not 429: Orthanc 1.10 cannot send a 429 from a plugin (the connection is dropped).
+    _spec("SEC-007", "Rate limit of the plugin's REST API exceeded", 503,
           "Wait for Retry-After seconds; RateLimit.Requests and RateLimit.WindowSeconds set the "
-          "limit of token tests per server."),
+          "limit of token tests per server.",
+          "The answer is 503 with Retry-After: Orthanc 1.10 cannot send 429 from a plugin."),
     # Authorization refused by the identity provider (never retried)
     _spec("AUTH-001", "Identity provider refused the client credentials (invalid_client)", 502,
           "Check ClientId and ClientSecret (expired or rotated secret?).",
