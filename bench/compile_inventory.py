@@ -1,0 +1,67 @@
+"""Compile-and-lint benchmark (SPEC section 6): a generated 1,000-host inventory through the
+offline command, as a user's CI would run it. Prints seconds (target < 5) and hosts/s.
+
+Run: ``make bench`` (or ``.venv/bin/python bench/compile_inventory.py [--hosts N]``)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GROUP_VARS = """orthanc_users:
+  admin: "{{ lookup('dicomweb_oauth.orthanc.vault_kv', 'orthanc/admin', key='password') }}"
+orthanc_dicomweb_oauth:
+  Servers:
+    pacs:
+      Url: https://pacs.example.org/dicom-web
+      Issuer: https://sso.example.org/realms/imaging
+      ClientId: orthanc
+      ClientSecret: "{{ lookup('dicomweb_oauth.orthanc.vault_kv', 'orthanc/pacs', key='client_secret') }}"
+      Scope: dicom.read dicom.write
+  RateLimit:
+    Requests: 10
+    WindowSeconds: 60
+"""
+
+
+def write_inventory(directory: Path, hosts: int) -> Path:
+    """An inventory of ``hosts`` hosts in 10 site groups, with group and host variables."""
+    (directory / "group_vars").mkdir(parents=True, exist_ok=True)
+    (directory / "host_vars").mkdir(exist_ok=True)
+    (directory / "group_vars" / "orthanc.yml").write_text(GROUP_VARS)
+    lines = ["all:", "  children:", "    orthanc:", "      children:"]
+    for site in range(10):
+        lines += [f"        site{site}:", "          hosts:"]
+        lines += [f"            orthanc-{site}-{i}.example.org:" for i in range(site, hosts, 10)]
+        (directory / "group_vars" / f"site{site}.yml").write_text(f"orthanc_dicom_aet: SITE{site}\n")
+    for i in range(0, hosts, 50):
+        name = f"orthanc-{i % 10}-{i}.example.org"
+        (directory / "host_vars" / f"{name}.yml").write_text(f"orthanc_name: node-{i}\n")
+    inv = directory / "hosts.yml"
+    inv.write_text("\n".join(lines) + "\n")
+    return inv
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, default=1000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        inv = write_inventory(Path(d), args.hosts)
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint"), "-i", str(inv),
+                              "--output-dir", str(Path(d) / "out")], capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        summary = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-300:]
+        print(f"compile + lint {args.hosts} hosts: {wall:.2f} s wall, process start included "
+              f"(target < 5 s), {args.hosts / wall:.0f} hosts/s; exit {out.returncode}; {summary}")
+
+
+if __name__ == "__main__":
+    main()

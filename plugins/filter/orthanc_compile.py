@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: orthanc_compile
+author: dicomweb_oauth.orthanc maintainers
+version_added: "0.1.0"
+short_description: Compile a host's variables into a hardened orthanc.json
+description:
+  - Builds Orthanc's configuration, including the C(DicomWebOAuth) section, from the C(orthanc_*)
+    variables of one host; validates that section against the plugin's JSON Schema and checks the
+    hardening rules of C(docs/hardening.md), applying the host's waivers.
+  - Secrets are replaced by C(${VAR}) references and returned separately in C(environment), for a
+    root-owned environment file. Use C(no_log) on tasks that handle the result.
+positional: _input
+options:
+  _input:
+    description: The host's variables, usually C(hostvars[inventory_hostname]).
+    type: dict
+    required: true
+  host:
+    description: Name used in findings; defaults to C(inventory_hostname) from the input.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Compile orthanc.json
+  ansible.builtin.set_fact:
+    orthanc_compiled: "{{ hostvars[inventory_hostname] | dicomweb_oauth.orthanc.orthanc_compile }}"
+  no_log: true
+
+- name: Refuse an unhardened configuration
+  ansible.builtin.assert:
+    that: orthanc_compiled.ok
+    fail_msg: "{{ orthanc_compiled.findings | map(attribute='line') | list }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The compilation result.
+  type: dict
+  contains:
+    ok:
+      description: True when there is no finding left after waivers.
+      type: bool
+    config:
+      description: The configuration, with C(${VAR}) in place of every secret.
+      type: dict
+    rendered:
+      description: The configuration as deterministic JSON text (sorted keys).
+      type: str
+    environment:
+      description: Secret values by variable name; for the service's environment file only.
+      type: dict
+    environment_file:
+      description: The environment file text (C(NAME="value") lines).
+      type: str
+    findings:
+      description: Each finding with rule, severity, host, path, message, fix and line.
+      type: list
+      elements: dict
+    waived:
+      description: Findings waived by the host, with the waiver's reason.
+      type: list
+      elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.dicomweb_oauth.orthanc.plugins.plugin_utils.compiler import (
+    compile_host,
+    render_environment,
+)
+
+
+def orthanc_compile(hostvars, host=None):
+    if not isinstance(hostvars, dict):
+        raise AnsibleFilterError("orthanc_compile expects the host's variables as a mapping")
+    name = host or str(hostvars.get("inventory_hostname", "localhost"))
+    result = compile_host(name, dict(hostvars))
+    return {
+        "ok": result.ok,
+        "config": result.config,
+        "rendered": result.rendered,
+        "environment": result.environment,
+        "environment_file": render_environment(result.environment),
+        "findings": [dict(f.as_dict(), line=f.line()) for f in result.findings],
+        "waived": result.waived,
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"orthanc_compile": orthanc_compile}

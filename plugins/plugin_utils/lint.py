@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Offline lint and compile of a whole inventory, for the CI of users' inventories.
+
+Resolves each host's variables the way Ansible does (inventory files, group_vars and host_vars,
+group depth and precedence), compiles every host that defines Orthanc variables, and exits
+non-zero with every finding. Values that are still Jinja templates (Vault lookups, for example)
+are left as they are: secrets are moved to the environment anyway, and nothing is fetched."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Optional
+
+from .compiler import compile_host
+from .rules import markdown
+
+
+def resolve_inventory(sources: list[str], limit: Optional[str] = None) -> dict[str, dict[str, Any]]:
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=sources)
+    if limit:
+        inventory.subset(limit)
+    variables = VariableManager(loader=loader, inventory=inventory)
+    out = {}
+    for host in inventory.get_hosts():
+        hv = variables.get_vars(host=host, include_hostvars=False)
+        out[host.name] = {k: _plain(v) for k, v in hv.items() if k.startswith("orthanc_")}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Ansible's lazy and tagged containers to plain Python."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="orthanc-config-lint", description=__doc__)
+    p.add_argument("-i", "--inventory", action="append", default=[], help="inventory source (repeatable)")
+    p.add_argument("-l", "--limit", help="host pattern")
+    p.add_argument("--output-dir", help="write each host's orthanc.json (no secrets) there")
+    p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.add_argument("--rules-markdown", action="store_true", help="print docs/hardening.md and exit")
+    args = p.parse_args(argv)
+    if args.rules_markdown:
+        sys.stdout.write(markdown())
+        return 0
+    if not args.inventory:
+        p.error("give at least one -i INVENTORY")
+    t0 = time.perf_counter()
+    hosts = resolve_inventory(args.inventory, args.limit)
+    # Hosts without any orthanc_* variable are not Orthanc hosts.
+    results = [compile_host(h, hv) for h, hv in sorted(hosts.items()) if hv]
+    findings = [f for r in results for f in r.findings]
+    waived = [w for r in results for w in r.waived]
+    if args.output_dir:
+        os.makedirs(args.output_dir, exist_ok=True)
+        for r in results:
+            with open(os.path.join(args.output_dir, f"{r.host}.orthanc.json"), "w", encoding="utf-8") as f:
+                f.write(r.rendered)
+    elapsed = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"hosts": len(results), "findings": [f.as_dict() for f in findings],
+                          "waived": waived, "seconds": round(elapsed, 3)}, indent=2, sort_keys=True))
+    else:
+        for f in findings:
+            print(f.line())
+        for w in waived:
+            print(f"{w['host']}: waived {w['rule']} {w['path']}: {w['reason']}")
+        print(f"{len(results)} hosts compiled, {len(findings)} findings, {len(waived)} waived, {elapsed:.2f} s")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
