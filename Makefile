@@ -4,29 +4,41 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STATE := .testenv
 
-.PHONY: help deps lint docs docs-check test test-unit test-integration bench clean-state
+.PHONY: help deps lint sanity docs docs-check test test-unit test-integration bench clean-state
 
 help:
 	@echo "make test    set up everything (Debian 12, root) and run every test suite"
 	@echo "make bench   benchmarks; prints their figures"
-	@echo "make lint    ruff, mypy, generated-docs check"
+	@echo "make lint    ruff, mypy, generated-docs check, ansible-lint (production profile)"
+	@echo "make sanity  ansible-test sanity for the lowest and highest ansible-core declared"
 	@echo "make docs    regenerate the generated docs"
 
 deps:
 	@bash scripts/bootstrap.sh
 
+# The lowest and the highest ansible-core of meta/runtime.yml.
+ANSIBLE_LOWEST  := 2.16.14
+ANSIBLE_HIGHEST := 2.19.14
+
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(MAKE) --no-print-directory docs-check
+	PATH=$(CURDIR)/.testenv/ansible-lint/bin:$$PATH .testenv/ansible-lint/bin/ansible-lint --nocolor -q
+
+sanity: deps
+	bash scripts/ansible-sanity.sh $(ANSIBLE_LOWEST)
+	bash scripts/ansible-sanity.sh $(ANSIBLE_HIGHEST)
 
 docs:
 	PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.errors > docs/errors.md
 	PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.reference > docs/configuration-reference.md
+	$(PY) bin/orthanc-config-lint.py --rules-markdown > docs/hardening.md
 
 docs-check:
 	@diff -u docs/errors.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.errors) \
 	  && diff -u docs/configuration-reference.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.reference) \
+	  && diff -u docs/hardening.md <($(PY) bin/orthanc-config-lint.py --rules-markdown) \
 	  || { echo "generated docs are stale: run 'make docs'"; exit 1; }
 
 test-unit: deps
@@ -36,7 +48,7 @@ test-integration: deps
 	$(PY) -m pytest tests -q
 
 # Everything; then proves that no test left a server running.
-test: lint
+test: lint sanity
 	@status=0; $(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
 	  $(PY) -m testenv stop all --state-dir $(STATE)/pytest >/dev/null; \
 	  $(PY) -m testenv stop all --state-dir $(STATE)/bench >/dev/null; \
@@ -45,6 +57,7 @@ test: lint
 bench: deps
 	$(PY) bench/token_cache.py
 	$(PY) bench/data_path.py
+	$(PY) bench/compile_inventory.py
 
 clean-state:
 	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest

@@ -55,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         inv = write_inventory(Path(d), args.hosts)
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint"), "-i", str(inv),
+        out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py"), "-i", str(inv),
                               "--output-dir", str(Path(d) / "out")], capture_output=True, text=True)
         wall = time.perf_counter() - t0
         summary = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-300:]

@@ -34,10 +34,17 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 if ! cmp -s requirements-dev.txt .venv/.requirements-dev.txt; then
-  .venv/bin/pip install -q -r requirements-dev.txt
+  .venv/bin/pip install -q -c constraints-debian.txt -r requirements-dev.txt
   # Stubs only: installed without their dependencies so pip never replaces Debian's urllib3.
   .venv/bin/pip install -q --no-deps types-requests==2.33.0.20261030
   cp requirements-dev.txt .venv/.requirements-dev.txt
+fi
+
+# ansible-lint brings many dependencies of its own: a venv apart keeps them out of the tests'.
+if [ ! -x .testenv/ansible-lint/bin/ansible-lint ]; then
+  mkdir -p .testenv
+  /usr/bin/python3 -m venv .testenv/ansible-lint
+  .testenv/ansible-lint/bin/pip install -q ansible-lint==26.10.1 ansible-core==2.19.14
 fi
 
 if [ ! -d testenv/idp/node_modules/oidc-provider ] || ! cmp -s testenv/idp/package-lock.json testenv/idp/node_modules/.package-lock.copy; then

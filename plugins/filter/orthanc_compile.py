@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 name: orthanc_compile
-author: dicomweb_oauth.orthanc maintainers
+author: dicomweb_oauth.orthanc maintainers (@dicomweb-oauth)
 version_added: "0.1.0"
 short_description: Compile a host's variables into a hardened orthanc.json
 description:
@@ -66,19 +68,37 @@ _value:
       elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
+from collections.abc import Mapping
 
+from ansible.errors import AnsibleFilterError
 from ansible_collections.dicomweb_oauth.orthanc.plugins.plugin_utils.compiler import (
     compile_host,
     render_environment,
 )
 
 
+def _plain(value):
+    """Ansible's lazy, templated containers (hostvars) to plain Python values."""
+    if isinstance(value, Mapping):
+        return dict((str(k), _plain(value[k])) for k in value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
 def orthanc_compile(hostvars, host=None):
-    if not isinstance(hostvars, dict):
+    if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError("orthanc_compile expects the host's variables as a mapping")
     name = host or str(hostvars.get("inventory_hostname", "localhost"))
-    result = compile_host(name, dict(hostvars))
+    # Only the compiler's own variables are read (and templated: Vault lookups run here).
+    variables = dict((k, _plain(hostvars[k])) for k in hostvars if str(k).startswith("orthanc_"))
+    result = compile_host(name, variables)
     return {
         "ok": result.ok,
         "config": result.config,

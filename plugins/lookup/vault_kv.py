@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 name: vault_kv
-author: dicomweb_oauth.orthanc maintainers
+author: dicomweb_oauth.orthanc maintainers (@dicomweb-oauth)
 version_added: "0.1.0"
 short_description: Read secrets from HashiCorp Vault's KV engine (v2 or v1)
 description:
@@ -63,7 +65,6 @@ _raw:
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-
 from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils import (
     vault_auth_approle,
     vault_auth_token,

@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Vault AppRole authentication: role_id and secret_id exchanged for a client token."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.vault_common import (
     VaultError,

@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Vault token authentication: the token is used as it is (VAULT_TOKEN or the token option)."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.vault_common import VaultError
 

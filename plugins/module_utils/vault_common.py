@@ -3,7 +3,9 @@
 """Shared by the Vault auth methods and the vault_kv lookup: client construction, reading
 KV v1/v2 secrets, and one error per failure kind. Messages never carry tokens or secrets."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 try:
     import hvac

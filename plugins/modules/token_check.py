@@ -1,11 +1,13 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: token_check
-author: dicomweb_oauth.orthanc maintainers
+author: dicomweb_oauth.orthanc maintainers (@dicomweb-oauth)
 version_added: "0.1.0"
 short_description: Prove that each OAuth DICOMweb server of a deployed Orthanc gets a token
 description:
@@ -55,9 +57,11 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
-    details: Reads the status only.
+    details: Reads the status only; no token is requested.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 notes:
   - The endpoint acquires a new token from the identity provider; the plugin rate-limits it.
@@ -226,8 +230,8 @@ def main():
             err = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
             r = {"ok": False, "error_code": err.get("code"), "error": err.get("message") or "HTTP %s" % code}
         if r["ok"] and module.params["qido"]:
-            qcode, _ = orthanc.call("POST", "/dicom-web/servers/%s/qido" % name,
-                                    {"Uri": "/studies", "Arguments": {"limit": "1"}})
+            qido = {"Uri": "/studies", "Arguments": {"limit": "1"}}
+            qcode, dummy = orthanc.call("POST", "/dicom-web/servers/%s/qido" % name, qido)
             r["qido_ok"] = qcode == 200
             if qcode != 200:
                 r["ok"] = False

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The orthanc.json compiler: one host's inventory variables in, one hardened, deterministic
 configuration out, plus the secrets it moved out of it and every finding.
@@ -128,7 +127,7 @@ def _schema_findings(section: Any, host: str) -> list[Finding]:
     return out
 
 
-def _move_secret(holder: dict, key: str, var: str, env: dict[str, str], secret_values: dict[str, str],
+def _move_secret(holder: dict[str, Any], key: str, var: str, env: dict[str, str], secret_values: dict[str, str],
                  where: str) -> None:
     value = holder.get(key)
     if value is None or (isinstance(value, str) and ENV_RE.match(value)):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Offline lint and compile of a whole inventory, for the CI of users' inventories.
 
@@ -74,8 +73,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
         for r in results:
-            with open(os.path.join(args.output_dir, f"{r.host}.orthanc.json"), "w", encoding="utf-8") as f:
-                f.write(r.rendered)
+            with open(os.path.join(args.output_dir, f"{r.host}.orthanc.json"), "w", encoding="utf-8") as fh:
+                fh.write(r.rendered)
     elapsed = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"hosts": len(results), "findings": [f.as_dict() for f in findings],

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Hardening rules of the orthanc.json compiler: a registry of named rules, each with an id,
 a rationale, a severity, the HIPAA 164.312 technical safeguard it supports, a check and the fix.
@@ -9,11 +8,12 @@ A check receives the compiled configuration and the compile context and yields f
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
-Check = Callable[[dict, dict], Iterator[tuple[str, str]]]
+Check = Callable[[dict[str, Any], dict[str, Any]], Iterator[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -35,16 +35,16 @@ MIN_PASSWORD_LENGTH = 12
 METADATA_HOSTS = frozenset({"169.254.169.254", "metadata.google.internal", "fd00:ec2::254", "100.100.100.200"})
 
 
-def _oauth_servers(cfg: dict) -> dict:
+def _oauth_servers(cfg: dict[str, Any]) -> dict[str, Any]:
     return ((cfg.get("DicomWebOAuth") or {}).get("Servers")) or {}
 
 
-def _auth_on(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _auth_on(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if cfg.get("AuthenticationEnabled") is not True:
         yield "AuthenticationEnabled", "Orthanc's HTTP authentication is off"
 
 
-def _passwords(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _passwords(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     users = cfg.get("RegisteredUsers") or {}
     if cfg.get("AuthenticationEnabled") and not users:
         yield "RegisteredUsers", "authentication is on but no user is registered"
@@ -57,22 +57,22 @@ def _passwords(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
             yield f"RegisteredUsers.{user}", f"password shorter than {MIN_PASSWORD_LENGTH} characters"
 
 
-def _remote_needs_auth(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _remote_needs_auth(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if cfg.get("RemoteAccessAllowed") and not cfg.get("AuthenticationEnabled"):
         yield "RemoteAccessAllowed", "remote access is allowed without authentication"
 
 
-def _tls_off_host(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _tls_off_host(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if cfg.get("RemoteAccessAllowed") and not cfg.get("SslEnabled"):
         yield "SslEnabled", "the HTTP listener is reachable off-host without TLS"
 
 
-def _servers_in_db(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _servers_in_db(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if _oauth_servers(cfg) and (cfg.get("DicomWeb") or {}).get("ServersInDatabase") is True:
         yield "DicomWeb.ServersInDatabase", "Orthanc would store the bearer tokens in plain text in its database"
 
 
-def _verify_ssl(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _verify_ssl(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for name, s in sorted(_oauth_servers(cfg).items()):
         if isinstance(s, dict) and s.get("VerifySSL") is False and s.get("AllowInsecureSSL") is not True:
             yield f"DicomWebOAuth.Servers.{name}.VerifySSL", "TLS verification off without AllowInsecureSSL"
@@ -97,7 +97,7 @@ def _private_host(host: str) -> str | None:
     return None
 
 
-def _endpoints(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _endpoints(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     allowed = set(ctx.get("allow_private_hosts") or ())
     for name, s in sorted(_oauth_servers(cfg).items()):
         if not isinstance(s, dict):
@@ -120,18 +120,18 @@ def _endpoints(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
                 yield path, f"host {host} is {kind}"
 
 
-def _no_inline_secret(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _no_inline_secret(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     rendered = ctx.get("rendered") or ""
     for where, value in sorted(ctx.get("secret_values", {}).items()):
         if value and len(value) >= 8 and value in rendered:  # shorter ones: ORT-002 covers them
             yield where, "a secret value appears in the rendered orthanc.json"
 
 
-def _rate_limit(cfg: dict, ctx: dict) -> Iterator[tuple[str, str]]:
+def _rate_limit(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     section = cfg.get("DicomWebOAuth")
-    if isinstance(section, dict) and _oauth_servers(cfg):
-        if "RateLimit" not in section and "RateLimitRequests" not in section:
-            yield "DicomWebOAuth.RateLimit", "the plugin's REST API rate limit is not set explicitly"
+    if (isinstance(section, dict) and _oauth_servers(cfg)
+            and "RateLimit" not in section and "RateLimitRequests" not in section):
+        yield "DicomWebOAuth.RateLimit", "the plugin's REST API rate limit is not set explicitly"
 
 
 RULES: tuple[Rule, ...] = (
@@ -181,7 +181,7 @@ def markdown() -> str:
     out = [
         "# Hardening rules",
         "",
-        "Generated from `plugins/plugin_utils/rules.py` by `bin/orthanc-config-lint --rules-markdown`;",
+        "Generated from `plugins/plugin_utils/rules.py` by `bin/orthanc-config-lint.py --rules-markdown`;",
         "a test keeps them equal. The compiler refuses an `orthanc.json` that breaks any rule, unless",
         "the host waives that rule with a written reason (`orthanc_hardening_waivers`); waivers are",
         "reported in every run. Besides these rules, the `DicomWebOAuth` section must match the",

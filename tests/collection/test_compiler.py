@@ -133,7 +133,7 @@ def test_env_references_kept_and_templates_moved():
 
 def test_hardening_doc_matches_registry():
     assert (ROOT / "docs" / "hardening.md").read_text() == rules.markdown()
-    out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint"), "--rules-markdown"],
+    out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py"), "--rules-markdown"],
                          capture_output=True, text=True, check=True).stdout
     assert out == rules.markdown()
 
@@ -208,14 +208,14 @@ def test_inventory_lint_bench_size_is_reasonable(tmp_path):
     from bench.compile_inventory import write_inventory
 
     inv = write_inventory(tmp_path, 50)
-    out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint"), "-i", str(inv)],
+    out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py"), "-i", str(inv)],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-2000:]
     assert "50 hosts compiled, 0 findings" in out.stdout
 
 
 def test_examples_and_broken_inventory(tmp_path):
-    lint = [sys.executable, str(ROOT / "bin" / "orthanc-config-lint")]
+    lint = [sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py")]
     for name in ("azure", "google", "keycloak"):
         out = subprocess.run([*lint, "-i", str(ROOT / "inventories/examples" / name / "hosts.yml"),
                               "--output-dir", str(tmp_path / name)], capture_output=True, text=True)

@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
 
 
 def plugin_utils() -> ModuleType:
-    """The collection's plugin_utils package, loaded the way bin/orthanc-config-lint does."""
+    """The collection's plugin_utils package, loaded the way bin/orthanc-config-lint.py does."""
     name = "dicomweb_oauth_plugin_utils"
     if name in sys.modules:
         return sys.modules[name]

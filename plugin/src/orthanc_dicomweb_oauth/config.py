@@ -265,7 +265,7 @@ def schema_errors(section: Any) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     out = []
     for e in sorted(validator.iter_errors(section), key=lambda e: [str(p) for p in e.absolute_path]):
-        key, msg, _ = _schema_error_message(e, schema)
+        key, msg, _server = _schema_error_message(e, schema)
         out.append(f"{key}: {msg}")
     return out
 

@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Offline lint and compile of an inventory: orthanc-config-lint -i INVENTORY [--output-dir D].
+"""Offline lint and compile of an inventory: python3 bin/orthanc-config-lint.py -i INVENTORY [--output-dir D].
 
 Runs from a checkout or an installed collection, without ansible-playbook: it loads the
 collection's plugin_utils package from beside this file."""

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# ansible-test sanity on the collection as it is built (ansible-galaxy collection build), for
+# one ansible-core version: scripts/ansible-sanity.sh 2.16.14
+# Each version gets its own venv (.testenv/ansible-<version>); ansible-test makes one venv per
+# sanity test and installs that test's pinned requirements into it from the package index.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version="$1"
+root="$PWD"
+venv="$root/.testenv/ansible-$version"
+if [ ! -x "$venv/bin/ansible-test" ]; then
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "ansible-core==$version"
+fi
+# ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host this
+# machine cannot reach; the stand-in bootstraps Python's bundled pip (ensurepip) instead and
+# installs the requested pip from the package index like any other package.
+pip_version=$("$venv/bin/python" - <<'PY'
+import re, ansible_test, pathlib
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)
+cache="$HOME/.ansible/test/cache"
+mkdir -p "$cache"
+cp scripts/get_pip_local.py "$cache/get_pip_${pip_version//./_}.py"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$venv/bin/ansible-galaxy" collection build "$root" --output-path "$work" >/dev/null
+"$venv/bin/ansible-galaxy" collection install "$work"/dicomweb_oauth-orthanc-*.tar.gz -p "$work/c" >/dev/null
+cd "$work/c/ansible_collections/dicomweb_oauth/orthanc"
+"$venv/bin/ansible-test" sanity --local --requirements --python 3.11 > "$work/sanity.log" 2>&1 || {
+  grep -E "^(ERROR|FATAL)" "$work/sanity.log" >&2 || tail -50 "$work/sanity.log" >&2
+  exit 1
+}
+echo "ansible-test sanity (ansible-core $version): $(grep -c '^Running sanity test' "$work/sanity.log") tests passed"

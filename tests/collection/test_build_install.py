@@ -1,0 +1,104 @@
+"""The built collection tarball: what it contains, and that its module, lookup and filter run
+from an ansible-galaxy installation into an empty collections path; ansible-doc for each."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+
+import pytest
+
+from testenv.vault import FakeVault
+from tests.helpers.collection import BIN, ROOT, ansible_env, run_playbook
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("galaxy")
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(tmp)],
+                           capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stderr
+    tarball = next(tmp.glob("dicomweb_oauth-orthanc-*.tar.gz"))
+    colls = tmp / "installed"
+    inst = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(colls)],
+                          capture_output=True, text=True, timeout=120, env=ansible_env(colls))
+    assert inst.returncode == 0, inst.stderr
+    return tarball, colls
+
+
+def test_tarball_contents(installed):
+    tarball, _ = installed
+    with tarfile.open(tarball) as t:
+        names = set(t.getnames())
+    for kept in ("MANIFEST.json", "meta/runtime.yml", "plugins/modules/token_check.py",
+                 "plugins/lookup/vault_kv.py", "plugins/filter/orthanc_compile.py", "bin/orthanc-config-lint.py",
+                 "plugin/src/dicomweb_oauth_plugin.py",
+                 "plugin/src/orthanc_dicomweb_oauth/schema/dicomweb-oauth.schema.json",
+                 "docs/hardening.md"):
+        assert kept in names, kept
+    for dropped in ("tests", "bench", "testenv", ".ci", "scripts", "plugin/tests", "Makefile"):
+        assert not any(n == dropped or n.startswith(dropped + "/") for n in names), dropped
+
+
+def test_installed_plugins_run(installed, tmp_path):
+    _, colls = installed
+    with FakeVault() as vault:
+        vault.put_kv2("secret", "orthanc/pacs", {"client_secret": "installed-secret-value-5"})
+        token = vault.add_token(["secret/"])
+        out = tmp_path / "r.json"
+        inventory = tmp_path / "inventory.yml"
+        inventory.write_text("""all:
+  hosts:
+    localhost:
+      orthanc_users: {admin: a-long-unique-password-1}
+      orthanc_dicomweb_oauth:
+        RateLimit: {Requests: 5, WindowSeconds: 60}
+        Servers:
+          pacs:
+            Url: https://pacs.example.org/dicom-web
+            TokenEndpoint: https://idp.example.org/token
+            ClientId: orthanc
+            ClientSecret: "{{ lookup('dicomweb_oauth.orthanc.vault_kv', 'orthanc/pacs', key='client_secret') }}"
+""")
+        playbook = f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Compile
+      ansible.builtin.set_fact:
+        compiled: "{{{{ hostvars[inventory_hostname] | dicomweb_oauth.orthanc.orthanc_compile }}}}"
+      no_log: true
+    - name: Module from the installed collection, no Orthanc there, must fail cleanly
+      dicomweb_oauth.orthanc.token_check:
+        url: http://127.0.0.1:9
+        retries: 1
+      register: check
+      ignore_errors: true
+    - name: Keep
+      ansible.builtin.copy:
+        content: "{{{{ {{'ok': compiled.ok, 'env': compiled.environment | list,
+                      'secret': compiled.config.DicomWebOAuth.Servers.pacs.ClientSecret,
+                      'check_failed': check.failed, 'check_msg': check.msg, 'changed': check.changed}} | to_json }}}}"
+        dest: "{out}"
+        mode: "0600"
+"""
+        proc = run_playbook(tmp_path, playbook, extra_env={"VAULT_ADDR": vault.url, "VAULT_TOKEN": token},
+                            colls=colls, args=("-i", str(inventory)))
+    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
+    r = json.loads(out.read_text())
+    assert r["ok"] and r["secret"] == "${DWO_PACS_CLIENTSECRET}"
+    assert "DWO_PACS_CLIENTSECRET" in r["env"] and "ORTHANC_USER_ADMIN_PASSWORD" in r["env"]
+    assert r["check_failed"] and "did not become ready" in r["check_msg"] and r["changed"] is False
+    assert "installed-secret-value-5" not in proc.stdout + proc.stderr
+    assert str(colls) in " ".join(str(p) for p in colls.rglob("token_check.py"))
+
+
+@pytest.mark.parametrize("kind,name", [("module", "token_check"), ("lookup", "vault_kv"),
+                                       ("filter", "orthanc_compile")])
+def test_ansible_doc(installed, kind, name):
+    _, colls = installed
+    proc = subprocess.run([str(BIN / "ansible-doc"), "-t", kind, f"dicomweb_oauth.orthanc.{name}"],
+                          capture_output=True, text=True, env=ansible_env(colls), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "EXAMPLES" in proc.stdout and ("RETURN" in proc.stdout or "RETURN VALUES" in proc.stdout)
