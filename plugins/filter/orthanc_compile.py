@@ -73,23 +73,9 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dicomweb_oauth.orthanc.plugins.plugin_utils.compiler import (
     compile_host,
+    plain,
     render_environment,
 )
-
-
-def _plain(value):
-    """Ansible's lazy, templated containers (hostvars) to plain Python values."""
-    if isinstance(value, Mapping):
-        return dict((str(k), _plain(value[k])) for k in value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
 
 
 def orthanc_compile(hostvars, host=None):
@@ -97,7 +83,7 @@ def orthanc_compile(hostvars, host=None):
         raise AnsibleFilterError("orthanc_compile expects the host's variables as a mapping")
     name = host or str(hostvars.get("inventory_hostname", "localhost"))
     # Only the compiler's own variables are read (and templated: Vault lookups run here).
-    variables = dict((k, _plain(hostvars[k])) for k in hostvars if str(k).startswith("orthanc_"))
+    variables = dict((k, plain(hostvars[k])) for k in hostvars if str(k).startswith("orthanc_"))
     result = compile_host(name, variables)
     return {
         "ok": result.ok,

@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -84,6 +85,22 @@ class Result:
         """Everything but the secrets: safe to show."""
         return {"host": self.host, "ok": self.ok, "findings": [f.as_dict() for f in self.findings],
                 "waived": self.waived, "environment_names": sorted(self.environment)}
+
+
+def plain(value: Any) -> Any:
+    """Ansible's lazy, templated or tagged containers and strings to plain Python values
+    (reading a lazy container templates it: Vault lookups run here)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(value[k]) for k in value}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
 
 
 def env_name(*parts: str) -> str:

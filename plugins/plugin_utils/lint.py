@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, Optional
 
-from .compiler import compile_host
+from .compiler import compile_host, plain
 from .rules import markdown
 
 
@@ -32,23 +32,8 @@ def resolve_inventory(sources: list[str], limit: Optional[str] = None) -> dict[s
     out = {}
     for host in inventory.get_hosts():
         hv = variables.get_vars(host=host, include_hostvars=False)
-        out[host.name] = {k: _plain(v) for k, v in hv.items() if k.startswith("orthanc_")}
+        out[host.name] = {k: plain(v) for k, v in hv.items() if k.startswith("orthanc_")}
     return out
-
-
-def _plain(value: Any) -> Any:
-    """Ansible's lazy and tagged containers to plain Python."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
