@@ -11,6 +11,8 @@ APT_PACKAGES=(
   python3-redis python3-hvac python3-jsonschema
   # real Orthanc for the end-to-end tests, and pydicom for synthetic studies
   orthanc orthanc-dicomweb orthanc-python python3-pydicom
+  # fresh Debian 12 hosts for the role tests: a debootstrap image run by podman (runc)
+  podman runc debootstrap
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
