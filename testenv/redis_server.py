@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 from pathlib import Path
 from typing import Optional
 
 from .process import ManagedProcess, free_port
+from .tls import self_signed
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class RedisServer:
-    def __init__(self, state_dir: Path, port: Optional[int] = None, password: Optional[str] = None) -> None:
-        self.state_dir = Path(state_dir) / "redis"
+    def __init__(self, state_dir: Path, port: Optional[int] = None, password: Optional[str] = None,
+                 tls: bool = False, name: str = "redis") -> None:
+        self.state_dir = Path(state_dir) / name
+        self.tls = tls
+        self.ca_file: Optional[str] = None
         self.port = port or free_port()
         self.password = password
         conf = self.state_dir / "redis.conf"
@@ -22,14 +27,14 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     def _write_conf(self) -> Path:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         lines = [
             "bind 127.0.0.1",
             "protected-mode yes",
-            f"port {self.port}",
+            f"port {0 if self.tls else self.port}",
             f"dir {self.state_dir}",
             "save ''",
             "appendonly no",
@@ -38,6 +43,11 @@ class RedisServer:
         ]
         if self.password:
             lines.append(f"requirepass {self.password}")
+        if self.tls:
+            cert, key = self_signed(self.state_dir, "redis-tls")
+            self.ca_file = cert
+            lines += [f"tls-port {self.port}", f"tls-cert-file {cert}", f"tls-key-file {key}",
+                      f"tls-ca-cert-file {cert}", "tls-auth-clients no"]
         conf = self.state_dir / "redis.conf"
         conf.write_text("\n".join(lines) + "\n")
         conf.chmod(0o600)
@@ -45,7 +55,11 @@ class RedisServer:
 
     def ping(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as s:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as raw:
+                s = raw
+                if self.tls:
+                    ctx = ssl.create_default_context(cafile=self.ca_file)
+                    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
                 cmd = b"PING\r\n" if not self.password else (
                     f"AUTH {self.password}\r\nPING\r\n".encode())
                 s.sendall(cmd)

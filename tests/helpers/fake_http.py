@@ -5,11 +5,15 @@ request; the test's handler checks the request exactly and decides the answer.""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
+
+from testenv.tls import self_signed
 
 
 @dataclass
@@ -25,7 +29,7 @@ Handler = Callable[[Request], tuple[int, dict[str, Any]]]
 
 
 class FakeServer:
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls_dir: Optional[Path] = None) -> None:
         self.handler = handler
         self.requests: list[Request] = []
         self.failures: list[AssertionError] = []
@@ -56,11 +60,19 @@ class FakeServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.scheme = "http"
+        self.ca_file: Optional[str] = None
+        if tls_dir is not None:
+            cert, key = self_signed(Path(tls_dir), "fake")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme, self.ca_file = "https", cert
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> FakeServer:
         self.thread.start()

@@ -155,3 +155,19 @@ def test_malformed_token_answer_is_coded():
         with pytest.raises(OAuthPluginError) as e:
             m.get_token()
         assert e.value.code == "TOK-001"
+
+
+def test_tls_verification_with_ca_bundle(tmp_path):
+    """A token endpoint with a private CA: refused without CaBundle (NET-003), accepted with it,
+    and with VerifySSL false only together with AllowInsecureSSL (logged as SEC-004)."""
+    answer = {"access_token": "tls-token-123456", "expires_in": 300, "token_type": "Bearer"}
+    with FakeServer(lambda req: (200, answer), tls_dir=tmp_path) as fake:
+        base = {"Url": "http://127.0.0.1:9/x", "TokenEndpoint": f"{fake.url}/token", "ClientId": "c",
+                "ClientSecret": "secret-value", "Resilience": {"MaxRetries": 0}}
+        with pytest.raises(OAuthPluginError) as e:
+            one_manager(base).get_token()
+        assert e.value.code == "NET-003"
+        assert one_manager({**base, "CaBundle": fake.ca_file}).get_token() == "tls-token-123456"
+        insecure = load_config({"Servers": {"s": {**base, "VerifySSL": False, "AllowInsecureSSL": True}}}, environ={})
+        assert any("SEC-004" in w for w in insecure.warnings)
+        assert build_managers(insecure, Metrics())["s"].get_token() == "tls-token-123456"

@@ -298,3 +298,32 @@ def test_valid_token_still_served_while_breaker_open(idp):
     assert m.status()["circuit_breaker"] == "open"
     assert m.get_token() == tok
     assert idp.token_requests() == 1 + 2 * 3
+
+
+def test_redis_over_tls_with_password(idp, tmp_path):
+    """rediss:// with RedisCaBundle and RedisPassword against a real redis-server with TLS and
+    requirepass; a wrong password leaves every call working from the local cache."""
+    from testenv import RedisServer
+    from tests.helpers.config import ENC_KEY
+
+    r = RedisServer(tmp_path, password="redis-pass-0c1d2e", tls=True, name="redis-tls").start()
+    try:
+        cache = {"Backend": "redis", "RedisUrl": r.url, "RedisPassword": "redis-pass-0c1d2e",
+                 "RedisCaBundle": r.ca_file, "EncryptionKey": ENC_KEY}
+
+        def mgr(c):
+            from orthanc_dicomweb_oauth.config import load_config
+            from tests.helpers.config import server_section
+            return build_managers(load_config({"Servers": {"remote": server_section(idp)}, "Cache": c},
+                                              environ={}), Metrics())["remote"]
+
+        a, b = mgr(cache), mgr(cache)
+        assert a.get_token() == b.get_token()
+        assert idp.token_requests() == 1 and b.status()["shared_cache"] == "up"
+        wrong = mgr({**cache, "RedisPassword": "not-the-password"})
+        assert wrong.get_token()  # works, from the identity provider
+        assert wrong.status()["shared_cache"] == "down"
+        assert metric_value(wrong.metrics, "dicomweb_oauth_shared_cache_events_total", server="remote",
+                            event="unavailable") >= 1
+    finally:
+        r.stop()
