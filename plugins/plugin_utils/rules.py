@@ -147,8 +147,8 @@ RULES: tuple[Rule, ...] = (
          "Keep orthanc_remote_access_allowed: false, or enable authentication.", _remote_needs_auth),
     Rule("ORT-004", "TLS on any listener reachable off-host", "Without TLS, credentials and images "
          "cross the network in clear.", "high", "164.312(e)(1) transmission security",
-         "Set orthanc_ssl_enabled: true with orthanc_ssl_certificate, or keep remote access off "
-         "(behind a TLS reverse proxy on the same host).", _tls_off_host),
+         "Keep orthanc_remote_access_allowed: false and terminate TLS in a reverse proxy on the same "
+         "host (Orthanc's own HTTPS crashes on Debian 12, see roles/server/README.md).", _tls_off_host),
     Rule("ORT-005", "DICOMweb servers are not stored in the database when OAuth servers exist",
          "With ServersInDatabase the bearer tokens are written in plain text to Orthanc's index.",
          "high", "164.312(a)(2)(iv) encryption and decryption",
