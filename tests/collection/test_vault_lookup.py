@@ -85,12 +85,14 @@ def test_lookup_success_cases(tmp_path, vault):
         "approle": f"{LK}, 'orthanc/azure', key='password', auth_method='approle', role_id='{role_id}',"
                    f" secret_id='{secret_id}', {common})",
         "namespace": f"{LK}, 'orthanc/ns', key='client_secret', namespace='imaging', token='{ns_token}', {common})",
+        "no_verify": f"{LK}, 'orthanc/azure', key='client_secret', url='{vault.url}', validate_certs=false)",
     }
     res, out = run(tmp_path, cases, {"VAULT_TOKEN": token})
     for name in cases:
         assert not res[name]["failed"], (name, res[name]["msg"])
     assert res["kv2_key"]["value"] == sha("vault-secret-value-9d3")
     assert res["kv2_version"]["value"] == sha("v1")
+    assert res["no_verify"]["value"] == sha("vault-secret-value-9d3")
     assert res["kv1"]["value"] == sha("kv1-secret-value-33")
     assert res["approle"]["value"] == sha("another-secret-71c")
     assert res["namespace"]["value"] == sha("namespaced-secret-8a")

@@ -47,6 +47,11 @@ def oauth_section(idp: IdentityProvider, target: OrthancServer, client_id: str =
 SourceFactory = Callable[..., OrthancServer]
 
 
+def published(src: OrthancServer) -> bool:
+    """Whether the plugin has defined the server "remote" in the source Orthanc."""
+    return bool(src.get("/dicomweb-oauth/status")["servers"]["remote"]["published"])
+
+
 @pytest.fixture
 def make_source(idp: IdentityProvider, target: OrthancServer) -> Iterator[SourceFactory]:
     started: list[OrthancServer] = []

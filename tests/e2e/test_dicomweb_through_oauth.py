@@ -8,16 +8,12 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import oauth_section
+from tests.e2e.conftest import oauth_section, published
 from tests.helpers.dicom import ct_series
 from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.real
 
-
-def published(src) -> bool:
-    st = src.get("/dicomweb-oauth/status")
-    return st["servers"]["remote"]["published"]
 
 
 def load_study(src, n=3):
@@ -42,8 +38,12 @@ def test_target_refuses_without_token(target):
 
 
 def test_stow_qido_get_rendered_retrieve(make_source, target, idp):
-    src = make_source()
+    src = make_source(oauth_section(idp, target, HasDelete=True, Timeout=45, ChunkedTransfers=False))
     wait_for(lambda: published(src), 10, what="server definition")
+    # The pass-through fields are part of Orthanc's own definition of the server.
+    definition = src.get("/dicom-web/servers?expand")["remote"]
+    assert definition["Timeout"] == 45 and definition["HasDelete"] in ("1", True)
+    assert definition["HttpHeaders"] == ["Authorization"]
     before = len(target.access_entries())
     s = load_study(src)
 

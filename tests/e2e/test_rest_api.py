@@ -10,15 +10,12 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import oauth_section
+from tests.e2e.conftest import oauth_section, published
 from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.real
 JWT_RE = re.compile(rb"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+")
 
-
-def published(src) -> bool:
-    return src.get("/dicomweb-oauth/status")["servers"]["remote"]["published"]
 
 
 def metric(text: str, name: str, **labels: str) -> float:

@@ -4,13 +4,12 @@ ansible_collections/dicomweb_oauth/orthanc points at the repository, and ansible
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Optional
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -70,11 +69,3 @@ def run_playbook(tmp: Path, playbook: str, extra_env: Optional[dict[str, str]] =
     pb.write_text(playbook)
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(pb), *args],
                           env=ansible_env(colls, extra_env), capture_output=True, text=True, timeout=300)
-
-
-def registered(output: str, marker: str) -> Any:
-    """The JSON that a debug task printed as ``marker: {...}``."""
-    for line in output.splitlines():
-        if marker in line:
-            return json.loads(line.split(marker, 1)[1].strip().rstrip(","))
-    raise AssertionError(f"{marker} not in output")

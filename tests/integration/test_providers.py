@@ -171,3 +171,19 @@ def test_tls_verification_with_ca_bundle(tmp_path):
         insecure = load_config({"Servers": {"s": {**base, "VerifySSL": False, "AllowInsecureSSL": True}}}, environ={})
         assert any("SEC-004" in w for w in insecure.warnings)
         assert build_managers(insecure, Metrics())["s"].get_token() == "tls-token-123456"
+
+
+def test_generic_form_carries_scope_audience_and_resource():
+    """Auth0 needs audience, RFC 8707 servers resource: both sent as given, secret in the form body
+    for client_secret_post."""
+    def handler(req: Request):
+        assert req.form == {"grant_type": ["client_credentials"], "scope": ["read"], "audience": ["https://api.example"],
+                            "resource": ["https://dicom.example/"], "client_id": ["c"],
+                            "client_secret": ["secret-value"]}
+        return 200, {"access_token": "form-token-123456", "expires_in": 300, "token_type": "Bearer"}
+
+    with FakeServer(handler) as fake:
+        m = one_manager({"Url": "http://127.0.0.1:9/x", "TokenEndpoint": f"{fake.url}/token", "ClientId": "c",
+                         "ClientSecret": "secret-value", "ClientAuthMethod": "client_secret_post", "Scope": "read",
+                         "Audience": "https://api.example", "Resource": "https://dicom.example/"})
+        assert m.get_token() == "form-token-123456"
