@@ -45,9 +45,13 @@ def test_200_concurrent_cold_callers_make_one_token_request(idp):
     assert len(tokens) == 200 and len(set(tokens)) == 1
     assert idp.token_requests() == 1
     assert metric_value(m.metrics, "dicomweb_oauth_token_acquisitions_total", server="remote", status="success") == 1
-    assert metric_value(m.metrics, "dicomweb_oauth_cache_misses_total", server="remote") == 200
+    # Callers that arrive after the token is in place are hits, the others waited on the one
+    # acquisition; how many of each depends on thread scheduling.
+    misses = metric_value(m.metrics, "dicomweb_oauth_cache_misses_total", server="remote")
+    hits = metric_value(m.metrics, "dicomweb_oauth_cache_hits_total", server="remote")
+    assert misses >= 1 and misses + hits == 200
     assert m.get_token() == tokens[0]
-    assert metric_value(m.metrics, "dicomweb_oauth_cache_hits_total", server="remote") == 1
+    assert metric_value(m.metrics, "dicomweb_oauth_cache_hits_total", server="remote") == hits + 1
 
 
 def test_basic_and_post_client_authentication(idp):
