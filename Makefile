@@ -4,9 +4,11 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STATE := .testenv
 
-.PHONY: help deps lint sanity docs docs-check test test-unit test-integration bench clean-state
+.PHONY: help demo demo-clean deps lint sanity docs docs-check test test-unit test-integration bench clean-state
 
 help:
+	@echo "make demo    set up everything (Debian 12, root), deploy the demo stack with site.yml"
+	@echo "             to a fresh Debian 12 container and show a study going through OAuth"
 	@echo "make test    set up everything (Debian 12, root) and run every test suite"
 	@echo "make bench   benchmarks; prints their figures"
 	@echo "make lint    ruff, mypy, generated-docs check, ansible-lint (production profile)"
@@ -15,6 +17,12 @@ help:
 
 deps:
 	@bash scripts/bootstrap.sh
+
+demo:
+	@bash scripts/demo.sh
+
+demo-clean:
+	-podman rm -f dwo-demo
 
 # The lowest and the highest ansible-core of meta/runtime.yml.
 ANSIBLE_LOWEST  := 2.16.14

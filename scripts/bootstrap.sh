@@ -13,6 +13,8 @@ APT_PACKAGES=(
   orthanc orthanc-dicomweb orthanc-python python3-pydicom
   # fresh Debian 12 hosts for the role tests: a debootstrap image run by podman (runc)
   podman runc debootstrap
+  # Prometheus and promtool: rule checks, rule unit tests, the live-metrics test
+  prometheus
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -5,7 +5,7 @@ the identity provider's JWKS, with the expected audience and issuer and an unexp
 anything else gets 403 (an incoming-request filter can only refuse with 403). Every decision is
 appended, as one JSON line without the token, to the file named by ``TestJwtFilter.LogFile``,
 so tests can see what the target saw. Configuration: section ``TestJwtFilter`` with ``JwksUri``,
-``Audience``, ``Issuer``, ``LogFile``."""
+``Audience``, ``Issuer``, ``LogFile``, ``RecordTokens`` (default true)."""
 
 import hashlib
 import json
@@ -74,8 +74,9 @@ def http_filter(uri: str, **request: Any) -> bool:
         token = auth[7:]
         entry["token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
         # Test-only: the raw tokens received, so tests can search the *source's* logs and
-        # answers for them. Mode 0600, inside the test's own state directory.
-        _append(CFG["LogFile"] + ".tokens", token)
+        # answers for them. Mode 0600, inside the test's own state directory; the demo turns it off.
+        if CFG.get("RecordTokens", True):
+            _append(CFG["LogFile"] + ".tokens", token)
         try:
             claims = _verify(token)
             entry.update(client_id=claims.get("client_id"), exp=claims["exp"], aud=claims.get("aud"))
