@@ -1,0 +1,122 @@
+"""pytest-testinfra checks of the default scenario's host, after converge and the demo's proof:
+packages, services, owners and modes of configuration and secret files, no secret in
+world-readable files or in the journal, rules and dashboard installed, Prometheus scraping the
+plugin. The secrets come from the environment tests/molecule sets for the run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+
+import pytest
+
+SECRETS = [os.environ["DWO_TEST_ADMIN_PASSWORD"], os.environ["DWO_TEST_CLIENT_SECRET"]]
+
+
+@pytest.mark.parametrize("name", ["orthanc", "orthanc-dicomweb", "orthanc-python", "python3-jwt",
+                                  "python3-prometheus-client", "prometheus", "nodejs"])
+def test_packages(host, name):
+    assert host.package(name).is_installed
+
+
+@pytest.mark.parametrize("name", ["orthanc", "orthanc-demo-target", "dicomweb-oauth-demo-idp", "prometheus"])
+def test_services(host, name):
+    svc = host.service(name)
+    assert svc.is_running and svc.is_enabled
+
+
+@pytest.mark.parametrize(("path", "owner", "group", "mode"), [
+    ("/etc/orthanc/orthanc.json", "root", "orthanc", 0o640),
+    ("/etc/orthanc/orthanc.env", "root", "orthanc", 0o640),
+    ("/etc/orthanc/orthanc.json.last-good", "root", "orthanc", 0o640),
+    ("/usr/lib/orthanc-dicomweb-oauth/dicomweb_oauth_plugin.py", "root", "root", 0o644),
+    ("/etc/prometheus/prometheus.yml", "root", "prometheus", 0o640),
+    ("/etc/prometheus/dicomweb-oauth/dwo-molecule-default.password", "root", "prometheus", 0o640),
+    ("/etc/prometheus/rules.d/dicomweb-oauth.rules.yml", "root", "root", 0o644),
+    ("/etc/grafana/provisioning/datasources/dicomweb-oauth.yml", "root", "root", 0o644),
+    ("/etc/grafana/provisioning/dashboards/dicomweb-oauth.yml", "root", "root", 0o644),
+    ("/var/lib/grafana/dashboards/dicomweb-oauth/dicomweb-oauth.json", "root", "root", 0o644),
+    ("/etc/dicomweb-oauth-demo/idp.json", "root", "dwo-demo-idp", 0o640),
+])
+def test_owner_and_mode(host, path, owner, group, mode):
+    f = host.file(path)
+    assert f.exists and f.user == owner and f.group == group and f.mode == mode
+
+
+def test_secrets_only_in_the_environment_file(host):
+    config = host.file("/etc/orthanc/orthanc.json").content_string
+    assert all(s not in config for s in SECRETS)
+    section = json.loads(config)["DicomWebOAuth"]["Servers"]["demo-target"]
+    assert section["ClientSecret"].startswith("${")
+    env = host.file("/etc/orthanc/orthanc.env").content_string
+    assert SECRETS[1] in env  # the one place Orthanc reads it from
+
+
+def test_no_secret_in_world_readable_files(host):
+    # The secrets never go on a command line here: Ansible logs module arguments to the journal.
+    dirs = ("/etc /usr/lib/orthanc-dicomweb-oauth /var/lib/orthanc /var/lib/orthanc-demo-target /var/lib/grafana "
+            "/var/log /tmp /var/tmp /opt/dicomweb-oauth-demo/idp/server.mjs")
+    names = host.check_output(f"find {dirs} -xdev -type f -perm -o=r -size -1024k | wc -l")
+    assert int(names) > 100  # the search did look at files
+    text = host.check_output(f"find {dirs} -xdev -type f -perm -o=r -size -1024k -print0 | xargs -0 cat -- | base64 -w0")
+    blob = base64.b64decode(text)
+    assert all(s.encode() not in blob for s in SECRETS)
+
+
+def test_no_secret_in_the_journal(host):
+    journal = host.check_output("journalctl --no-pager -o cat")
+    assert "dicomweb" in journal  # the plugin did log
+    assert all(s not in journal for s in SECRETS)
+
+
+def _get(host, url, password=False):
+    """GET inside the host with its own python3 (the image has no curl)."""
+    code = ("import base64,os,urllib.request as u;r=u.Request(os.environ['URL']);"
+            "p=os.environ.get('PW');"
+            "p and r.add_header('Authorization','Basic '+base64.b64encode(('admin:'+p).encode()).decode());"
+            "print(u.urlopen(r,timeout=10).read().decode())")
+    # The password is read on the host from the file Prometheus scrapes with.
+    pw = "PW=$(cat /etc/prometheus/dicomweb-oauth/dwo-molecule-default.password) " if password else ""
+    return json.loads(host.check_output(f"env URL='{url}' {pw}python3 -c \"{code}\""))
+
+
+def test_plugin_serves_a_valid_token(host):
+    status = _get(host, "http://127.0.0.1:8042/dicomweb-oauth/status", password=True)
+    server = status["servers"]["demo-target"]
+    assert server["has_token"] and server["published"] and server["circuit_breaker"] == "closed"
+
+
+def test_target_received_the_study_with_valid_jwts(host):
+    log = [json.loads(line) for line in host.file("/var/log/orthanc-demo-target/access.jsonl").content_string.splitlines()]
+    accepted = [e for e in log if e["ok"]]
+    assert any(e["method"] == "POST" and e["uri"].endswith("/studies") for e in accepted)  # STOW-RS
+    assert any(e["method"] == "GET" and "/studies" in e["uri"] for e in accepted)  # QIDO/WADO-RS
+    assert all(e.get("aud") == "https://dicom.demo.invalid/" for e in accepted)
+    assert not host.file("/var/log/orthanc-demo-target/access.jsonl.tokens").exists  # no raw tokens kept
+
+
+def _prometheus(host, path):
+    return _get(host, f"http://127.0.0.1:9090{path}")
+
+
+def test_prometheus_scrapes_the_plugin(host):
+    targets = _prometheus(host, "/api/v1/targets")["data"]["activeTargets"]
+    ours = [t for t in targets if t["labels"].get("service") == "dicomweb-oauth"]
+    assert len(ours) == 1 and ours[0]["health"] == "up", ours
+    assert ours[0]["labels"]["orthanc_node"] == "dwo-molecule-default"
+
+
+def test_prometheus_loaded_the_rules(host):
+    groups = _prometheus(host, "/api/v1/rules")["data"]["groups"]
+    alerts = {r["name"] for g in groups for r in g["rules"] if r["type"] == "alerting"}
+    assert {"DicomwebOAuthTokenAcquisitionFailing", "DicomwebOAuthCircuitBreakerOpen",
+            "DicomwebOAuthTargetDown"} <= alerts
+    assert all(r["health"] == "ok" for g in groups for r in g["rules"])
+
+
+def test_grafana_dashboard_points_at_the_provisioned_datasource(host):
+    dash = json.loads(host.file("/var/lib/grafana/dashboards/dicomweb-oauth/dicomweb-oauth.json").content_string)
+    ds = host.file("/etc/grafana/provisioning/datasources/dicomweb-oauth.yml").content_string
+    assert "uid: dicomweb-oauth-prometheus" in ds and "url: http://127.0.0.1:9090" in ds
+    assert {p["datasource"]["uid"] for p in dash["panels"]} == {"dicomweb-oauth-prometheus"}
