@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.helpers.dicom import ct_series  # noqa: E402
+from tests.helpers.dicom import ct_series
 
 
 def main() -> int:

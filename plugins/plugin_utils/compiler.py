@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "orthanc_storage_directory": "/var/lib/orthanc/db",
     "orthanc_plugins_dir": "/usr/share/orthanc/plugins",
     "orthanc_dicomweb_servers_in_database": False,
+    "orthanc_https_ca_certificates": "/etc/ssl/certs/ca-certificates.crt",
     "orthanc_oauth_plugin_script": "/usr/lib/orthanc-dicomweb-oauth/dicomweb_oauth_plugin.py",
     "orthanc_dicomweb_oauth": None,
     "orthanc_oauth_allow_private_hosts": [],
@@ -45,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
 MANAGED_KEYS = frozenset({
     "Name", "StorageDirectory", "IndexDirectory", "HttpPort", "DicomServerEnabled", "DicomPort", "DicomAet",
     "RemoteAccessAllowed", "AuthenticationEnabled", "RegisteredUsers", "SslEnabled", "SslCertificate",
-    "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth",
+    "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth", "HttpsCACertificates",
 })
 SERVER_SECRETS = ("ClientSecret", "ServiceAccountKey")
 CACHE_SECRETS = ("RedisPassword", "EncryptionKey")
@@ -182,6 +183,10 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
         "Plugins": [f"{v['orthanc_plugins_dir']}/libOrthancDicomWeb.so"],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/",
                      "ServersInDatabase": v["orthanc_dicomweb_servers_in_database"]},
+        # Orthanc's own HTTP client (the DICOMweb data path) verifies https targets against this
+        # one file; left out, Orthanc 1.10 resolves it to its configuration directory and every
+        # https request fails with libcurl error 77 (measured).
+        "HttpsCACertificates": str(v["orthanc_https_ca_certificates"]),
     }
     for key in ("orthanc_http_port", "orthanc_dicom_port"):
         if not isinstance(v[key], int) or isinstance(v[key], bool) or not 1 <= v[key] <= 65535:

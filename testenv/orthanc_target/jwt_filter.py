@@ -68,7 +68,8 @@ def http_filter(uri: str, **request: Any) -> bool:
     headers = request.get("headers", {})
     auth = headers.get("authorization", "")
     entry: dict[str, Any] = {"t": time.time(), "method": METHODS.get(int(request.get("method") or 0), "?"),
-                             "uri": uri, "node": headers.get("x-node")}
+                             "uri": uri, "node": headers.get("x-node"), "ip": request.get("ip"),
+                             "forwarded_for": headers.get("x-forwarded-for")}
     ok = False
     if auth.startswith("Bearer "):
         token = auth[7:]

@@ -59,6 +59,16 @@ def test_good_host_compiles_clean_and_moves_secrets():
     assert "client-secret-value-42" not in json.dumps(r.summary())
 
 
+def test_orthancs_https_client_gets_a_ca_file():
+    # Without HttpsCACertificates Orthanc 1.10 looks in its configuration directory and every
+    # https DICOMweb request fails (libcurl error 77); the cluster scenario proves the default.
+    assert compile_(GOOD).config["HttpsCACertificates"] == "/etc/ssl/certs/ca-certificates.crt"
+    r = compile_({**GOOD, "orthanc_https_ca_certificates": "/etc/pki/internal.pem"})
+    assert r.ok and r.config["HttpsCACertificates"] == "/etc/pki/internal.pem"
+    r = compile_({**GOOD, "orthanc_extra_config": {"HttpsCACertificates": "/tmp/x.pem"}})
+    assert "INPUT" in rule_ids(r)
+
+
 def test_output_is_deterministic():
     a = compile_(GOOD).rendered
     reordered = dict(reversed(list(json.loads(json.dumps(GOOD)).items())))

@@ -59,7 +59,8 @@ def test_no_secret_in_world_readable_files(host):
             "/var/log /tmp /var/tmp /opt/dicomweb-oauth-demo/idp/server.mjs")
     names = host.check_output(f"find {dirs} -xdev -type f -perm -o=r -size -1024k | wc -l")
     assert int(names) > 100  # the search did look at files
-    text = host.check_output(f"find {dirs} -xdev -type f -perm -o=r -size -1024k -print0 | xargs -0 cat -- | base64 -w0")
+    find = f"find {dirs} -xdev -type f -perm -o=r -size -1024k -print0"
+    text = host.check_output(f"{find} | xargs -0 cat -- | base64 -w0")
     blob = base64.b64decode(text)
     assert all(s.encode() not in blob for s in SECRETS)
 
@@ -88,7 +89,8 @@ def test_plugin_serves_a_valid_token(host):
 
 
 def test_target_received_the_study_with_valid_jwts(host):
-    log = [json.loads(line) for line in host.file("/var/log/orthanc-demo-target/access.jsonl").content_string.splitlines()]
+    lines = host.file("/var/log/orthanc-demo-target/access.jsonl").content_string.splitlines()
+    log = [json.loads(line) for line in lines]
     accepted = [e for e in log if e["ok"]]
     assert any(e["method"] == "POST" and e["uri"].endswith("/studies") for e in accepted)  # STOW-RS
     assert any(e["method"] == "GET" and "/studies" in e["uri"] for e in accepted)  # QIDO/WADO-RS
