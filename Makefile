@@ -43,12 +43,14 @@ docs:
 	PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.reference > docs/configuration-reference.md
 	$(PY) bin/orthanc-config-lint.py --rules-markdown > docs/hardening.md
 	$(PY) scripts/role_docs.py
+	$(PY) scripts/dashboard_docs.py
 
 docs-check:
 	@diff -u docs/errors.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.errors) \
 	  && diff -u docs/configuration-reference.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.reference) \
 	  && diff -u docs/hardening.md <($(PY) bin/orthanc-config-lint.py --rules-markdown) \
 	  && $(PY) scripts/role_docs.py --check \
+	  && $(PY) scripts/dashboard_docs.py --check \
 	  || { echo "generated docs are stale: run 'make docs'"; exit 1; }
 
 test-unit: deps

@@ -6,6 +6,7 @@ that PID, never by name."""
 
 from .idp import IdentityProvider
 from .process import ManagedProcess, free_port
+from .prometheus import PrometheusServer
 from .redis_server import RedisServer
 
-__all__ = ["IdentityProvider", "ManagedProcess", "RedisServer", "free_port"]
+__all__ = ["IdentityProvider", "ManagedProcess", "PrometheusServer", "RedisServer", "free_port"]

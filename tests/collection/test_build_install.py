@@ -35,9 +35,10 @@ def test_tarball_contents(installed):
                  "plugins/lookup/vault_kv.py", "plugins/filter/orthanc_compile.py", "bin/orthanc-config-lint.py",
                  "plugin/src/dicomweb_oauth_plugin.py",
                  "plugin/src/orthanc_dicomweb_oauth/schema/dicomweb-oauth.schema.json",
-                 "docs/hardening.md"):
+                 "docs/hardening.md", "roles/monitoring/tasks/main.yml", "roles/config/tasks/main.yml"):
         assert kept in names, kept
-    for dropped in ("tests", "bench", "testenv", ".ci", "scripts", "plugin/tests", "Makefile"):
+    for dropped in ("tests", "bench", "testenv", ".ci", "scripts", "plugin/tests", "Makefile",
+                    "inventories/demo", "playbooks/demo_verify.yml", "extensions"):
         assert not any(n == dropped or n.startswith(dropped + "/") for n in names), dropped
 
 

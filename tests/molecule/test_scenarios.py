@@ -1,0 +1,80 @@
+"""The molecule scenarios of extensions/molecule on fresh Debian 12 hosts (podman containers
+booting systemd, from the image scripts/build-image.sh makes with debootstrap).
+
+Each scenario asserts its own behaviour (see its molecule.yml); this test chooses fresh secrets,
+runs `molecule test`, and checks that no secret reached molecule's or Ansible's output. It prints
+the time of each action (first converge, idempotent second run...)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.helpers.collection import BIN, ROOT, ansible_env, collections_path
+
+pytestmark = [pytest.mark.real,
+              pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")]
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# "[default > converge] Executing" (no terminal) or "default ➜ converge: Executing".
+ACTION = re.compile(r"(?:\[[\w-]+ > |➜ )(\w+)(?:\]|:) Executing")
+TOOK = re.compile(r"Playbook run took (\d+) days, (\d+) hours, (\d+) minutes, (\d+) seconds")
+
+
+def action_times(out: str) -> dict[str, int]:
+    """Seconds per molecule action, from the ansible.posix.timer lines of each action's playbooks."""
+    times: dict[str, int] = {}
+    parts = ACTION.split(out)
+    for action, text in zip(parts[1::2], parts[2::2]):
+        for d, h, m, s in TOOK.findall(text):
+            times[action] = times.get(action, 0) + ((int(d) * 24 + int(h)) * 60 + int(m)) * 60 + int(s)
+    return times
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    return subprocess.run(["bash", str(ROOT / "scripts" / "build-image.sh")], capture_output=True, text=True,
+                          check=True, timeout=900).stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("scenario", ["default", "failure", "cluster"])
+def test_molecule_scenario(scenario, image, tmp_path):
+    chosen = {
+        "DWO_TEST_ADMIN_PASSWORD": "adm-" + secrets.token_hex(12),
+        "DWO_TEST_CLIENT_SECRET": "cs-" + secrets.token_hex(16),
+        "DWO_TEST_REDIS_PASSWORD": "rp-" + secrets.token_hex(12),
+        "DWO_TEST_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    env = ansible_env(collections_path(tmp_path), chosen)
+    env.pop("ANSIBLE_REMOTE_TEMP")  # the containers' own /tmp, not a path of this machine
+    env.pop("ANSIBLE_PYTHON_INTERPRETER")  # each inventory names the hosts' python3
+    env.pop("ANSIBLE_STDOUT_CALLBACK")
+    env["ANSIBLE_PIPELINING"] = "1"
+    molecule = [str(BIN / "molecule")]
+    t0 = time.monotonic()
+    try:
+        # One stream: molecule's action headers (stderr) between the playbooks' output (stdout).
+        proc = subprocess.run([*molecule, "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=1700)
+    finally:
+        subprocess.run([*molecule, "destroy", "-s", scenario], cwd=ROOT, env=env, capture_output=True, timeout=300)
+    total = time.monotonic() - t0
+    out = ANSI.sub("", proc.stdout)
+    (tmp_path / "molecule.log").write_text(out)  # kept by pytest for the last runs
+    assert proc.returncode == 0, out[-6000:]
+    assert "Playbook run took" in out  # the scenario's playbooks did run
+    for value in chosen.values():
+        assert value not in out
+    times = ", ".join(f"{a} {s} s" for a, s in action_times(out).items())
+    print(f"\nmolecule {scenario}: {total:.0f} s in all; {times}")
+    if scenario == "cluster":
+        m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
+        assert m, out[-3000:]
+        print(m.group(0))
