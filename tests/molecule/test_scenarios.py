@@ -27,6 +27,11 @@ ACTION = re.compile(r"(?:\[[\w-]+ > |➜ )(\w+)(?:\]|:) Executing")
 TOOK = re.compile(r"Playbook run took (\d+) days, (\d+) hours, (\d+) minutes, (\d+) seconds")
 
 
+def action_output(out: str, action: str) -> str:
+    parts = ACTION.split(out)
+    return "".join(text for a, text in zip(parts[1::2], parts[2::2]) if a == action)
+
+
 def action_times(out: str) -> dict[str, int]:
     """Seconds per molecule action, from the ansible.posix.timer lines of each action's playbooks."""
     times: dict[str, int] = {}
@@ -74,6 +79,12 @@ def test_molecule_scenario(scenario, image, tmp_path):
         assert value not in out
     times = ", ".join(f"{a} {s} s" for a, s in action_times(out).items())
     print(f"\nmolecule {scenario}: {total:.0f} s in all; {times}")
+    if scenario == "default":
+        # The runs showed diffs (ANSIBLE_DIFF_ALWAYS), orthanc.json's too, and no secret was in them.
+        assert "--- before: /etc/orthanc/orthanc.json" in out
+        # A check-mode run (with diffs) of the converged host predicts no change.
+        check = action_output(out, "check")
+        assert re.findall(r"changed=(\d+)", check) == ["0"], check[-3000:]
     if scenario == "cluster":
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
