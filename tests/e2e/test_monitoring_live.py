@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.parse
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +15,7 @@ from testenv import PrometheusServer, free_port
 from tests.conftest import STATE_DIR
 from tests.e2e.conftest import CREDENTIALS, oauth_section, published
 from tests.e2e.test_dicomweb_through_oauth import load_study
+from tests.helpers.collection import ROOT
 from tests.helpers.config import ENC_KEY
 from tests.helpers.monitoring import dashboard_queries, render_monitoring
 from tests.helpers.wait import wait_for
@@ -24,7 +23,6 @@ from tests.helpers.wait import wait_for
 pytestmark = pytest.mark.real
 
 OUTAGE_ALERT = "DicomwebOAuthCircuitBreakerOpen"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def alert_states(prom: PrometheusServer, name: str) -> dict[str, str]:
@@ -111,4 +109,3 @@ def test_dashboard_queries_return_data_and_the_outage_alert_fires(tmp_path, make
     finally:
         prom.stop()
         assert not prom.running()
-    assert urllib.parse.urlsplit(prom.url).hostname == "127.0.0.1"

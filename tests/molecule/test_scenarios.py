@@ -27,16 +27,20 @@ ACTION = re.compile(r"(?:\[[\w-]+ > |➜ )(\w+)(?:\]|:) Executing")
 TOOK = re.compile(r"Playbook run took (\d+) days, (\d+) hours, (\d+) minutes, (\d+) seconds")
 
 
-def action_output(out: str, action: str) -> str:
+def sections(out: str) -> list[tuple[str, str]]:
+    """(action, its output) in the order molecule ran them."""
     parts = ACTION.split(out)
-    return "".join(text for a, text in zip(parts[1::2], parts[2::2]) if a == action)
+    return list(zip(parts[1::2], parts[2::2]))
+
+
+def action_output(out: str, action: str) -> str:
+    return "".join(text for a, text in sections(out) if a == action)
 
 
 def action_times(out: str) -> dict[str, int]:
     """Seconds per molecule action, from the ansible.posix.timer lines of each action's playbooks."""
     times: dict[str, int] = {}
-    parts = ACTION.split(out)
-    for action, text in zip(parts[1::2], parts[2::2]):
+    for action, text in sections(out):
         for d, h, m, s in TOOK.findall(text):
             times[action] = times.get(action, 0) + ((int(d) * 24 + int(h)) * 60 + int(m)) * 60 + int(s)
     return times
