@@ -27,6 +27,7 @@ sys.path[:0] = [str(ROOT / "plugin" / "src"), str(ROOT)]
 from testenv import IdentityProvider  # noqa: E402
 from testenv.idp import DICOM_RESOURCE  # noqa: E402
 from testenv.orthanc import OrthancServer  # noqa: E402
+from tests.helpers.config import LOOPBACK  # noqa: E402
 from tests.helpers.dicom import ct_series  # noqa: E402
 
 STATE = ROOT / ".testenv" / "bench"
@@ -104,7 +105,7 @@ def main() -> None:
         STATE, "bench-plugin",
         {"Servers": {"remote": {"Url": f"{target.url}/dicom-web/", "TokenEndpoint": idp.token_endpoint,
                                 "ClientId": "orthanc", "ClientSecret": "${BENCH_SECRET}",
-                                "Scope": "dicom.read"}}},
+                                "Scope": "dicom.read"}}, "AllowPrivateHosts": LOOPBACK},
         env={"BENCH_SECRET": idp.client("orthanc")["client_secret"]}, extra={"ConcurrentJobs": 4})
     servers = [target, plugin]
     try:

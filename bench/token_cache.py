@@ -26,7 +26,7 @@ from orthanc_dicomweb_oauth.config import load_config  # noqa: E402
 from orthanc_dicomweb_oauth.metrics import Metrics  # noqa: E402
 from orthanc_dicomweb_oauth.token_manager import build_managers  # noqa: E402
 from testenv import IdentityProvider, RedisServer  # noqa: E402
-from tests.helpers.config import ENC_KEY, server_section  # noqa: E402
+from tests.helpers.config import ENC_KEY, LOOPBACK, server_section  # noqa: E402
 
 STATE = ROOT / ".testenv" / "bench"
 READS = 200_000
@@ -48,7 +48,8 @@ def timed(fn, n: int) -> list[int]:
 
 
 def cached_read(idp: IdentityProvider) -> None:
-    m = build_managers(load_config({"Servers": {"remote": server_section(idp)}}, environ={}), Metrics())["remote"]
+    m = build_managers(load_config({"Servers": {"remote": server_section(idp)}, "AllowPrivateHosts": LOOPBACK},
+                                   environ={}), Metrics())["remote"]
     m.get_token()
     baseline_map = {"remote": "x"}
     base = timed(lambda: baseline_map.get("remote"), READS)
@@ -61,7 +62,8 @@ def cached_read(idp: IdentityProvider) -> None:
 
 def cold_callers(idp: IdentityProvider, n: int = 200) -> None:
     idp.reset()
-    m = build_managers(load_config({"Servers": {"remote": server_section(idp)}}, environ={}), Metrics())["remote"]
+    m = build_managers(load_config({"Servers": {"remote": server_section(idp)}, "AllowPrivateHosts": LOOPBACK},
+                                   environ={}), Metrics())["remote"]
     barrier = threading.Barrier(n)
     waits: list[float] = []
 
@@ -83,7 +85,7 @@ def cold_callers(idp: IdentityProvider, n: int = 200) -> None:
 def cluster(idp: IdentityProvider, redis: RedisServer, nodes: int = 3, seconds: float = 13) -> None:
     idp.reset()
     idp.set_ttl(6)
-    section = {"Servers": {"remote": server_section(idp)},
+    section = {"Servers": {"remote": server_section(idp)}, "AllowPrivateHosts": LOOPBACK,
                "Cache": {"Backend": "redis", "RedisUrl": redis.url, "EncryptionKey": ENC_KEY}}
     cfg = STATE / "node.json"
     cfg.write_text(json.dumps(section))

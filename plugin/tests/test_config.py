@@ -63,7 +63,8 @@ def test_schema_error_never_echoes_a_secret():
 
 def test_all_schema_errors_listed():
     errs = schema_errors({"Servers": {"a": {"Url": 3, "VerifySSL": "no"}}})
-    assert len(errs) == 2
+    assert [(e.code, e.key) for e in errs] == [("CFG-002", "DicomWebOAuth.Servers.a.Url"),
+                                                ("CFG-002", "DicomWebOAuth.Servers.a.VerifySSL")]
 
 
 def test_verify_ssl_false_needs_allow_insecure():
@@ -73,11 +74,12 @@ def test_verify_ssl_false_needs_allow_insecure():
     assert any("SEC-004" in w for w in c.warnings)
 
 
-def test_plain_http_only_on_loopback():
+def test_plain_http_only_on_allowed_loopback():
     refused("SEC-003", {"TokenEndpoint": "http://idp.example.org/token"})
-    refused("SEC-003", {"Url": "http://10.0.0.5/dicom-web"})
-    assert cfg({"TokenEndpoint": "http://127.0.0.1:8080/token"})
-    assert cfg({"TokenEndpoint": "http://[::1]:8080/token"})
+    refused("SEC-003", {"Url": "http://10.0.0.5/dicom-web"}, AllowPrivateHosts=["10.0.0.5"])
+    refused("SEC-009", {"TokenEndpoint": "http://127.0.0.1:8080/token"})
+    assert cfg({"TokenEndpoint": "http://127.0.0.1:8080/token"}, AllowPrivateHosts=["127.0.0.1"])
+    assert cfg({"TokenEndpoint": "http://[::1]:8080/token"}, AllowPrivateHosts=["::1"])
 
 
 def test_authorization_header_refused():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from orthanc_dicomweb_oauth.orthanc_plugin import PluginRuntime, dicomweb_servers
+from orthanc_dicomweb_oauth.orthanc_plugin import PluginRuntime
+from orthanc_dicomweb_oauth.orthanc_settings import dicomweb_servers
 from orthanc_dicomweb_oauth.providers.base import Token
 from orthanc_dicomweb_oauth.redaction import get_logger
 

@@ -12,7 +12,7 @@ from orthanc_dicomweb_oauth import errors
 from orthanc_dicomweb_oauth.config import ResilienceConfig
 from orthanc_dicomweb_oauth.crypto import SealError, TokenSeal
 from orthanc_dicomweb_oauth.http import parse_retry_after
-from orthanc_dicomweb_oauth.providers.detect import detect_provider
+from orthanc_dicomweb_oauth.provider_detect import detect_provider
 from orthanc_dicomweb_oauth.redaction import REDACTOR, Secret, get_logger
 from orthanc_dicomweb_oauth.resilience import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, RetryPolicy
 

@@ -66,6 +66,10 @@ _value:
       description: Findings waived by the host, with the waiver's reason.
       type: list
       elements: dict
+    warnings:
+      description: Notes that do not fail, e.g. a key of the older plugin loaded under its new name.
+      type: list
+      elements: str
 """
 
 from collections.abc import Mapping
@@ -83,7 +87,7 @@ def orthanc_compile(hostvars, host=None):
         raise AnsibleFilterError("orthanc_compile expects the host's variables as a mapping")
     name = host or str(hostvars.get("inventory_hostname", "localhost"))
     # Only the compiler's own variables are read (and templated: Vault lookups run here).
-    variables = dict((k, plain(hostvars[k])) for k in hostvars if str(k).startswith("orthanc_"))
+    variables = dict((str(k), plain(hostvars[k])) for k in hostvars if str(k).startswith("orthanc_"))
     result = compile_host(name, variables)
     return {
         "ok": result.ok,
@@ -93,6 +97,7 @@ def orthanc_compile(hostvars, host=None):
         "environment_file": render_environment(result.environment),
         "findings": [dict(f.as_dict(), line=f.line()) for f in result.findings],
         "waived": result.waived,
+        "warnings": result.warnings,
     }
 
 

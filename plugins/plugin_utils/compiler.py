@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import copy
 import json
-import os
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .rules import RULES, RULES_BY_ID
+from . import plugin_package
+from .rules import RETIRED_RULES, RULES, RULES_BY_ID
 
-SCHEMA_RELATIVE = os.path.join("plugin", "src", "orthanc_dicomweb_oauth", "schema", "dicomweb-oauth.schema.json")
 ENV_RE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 DEFAULTS: dict[str, Any] = {
     "orthanc_http_port": 8042,
@@ -49,6 +50,7 @@ MANAGED_KEYS = frozenset({
     "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth", "HttpsCACertificates",
 })
 SERVER_SECRETS = ("ClientSecret", "ServiceAccountKey")
+
 CACHE_SECRETS = ("RedisPassword", "EncryptionKey")
 
 
@@ -77,6 +79,7 @@ class Result:
     environment: dict[str, str] = field(repr=False)
     findings: list[Finding]
     waived: list[dict[str, str]]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +88,7 @@ class Result:
     def summary(self) -> dict[str, Any]:
         """Everything but the secrets: safe to show."""
         return {"host": self.host, "ok": self.ok, "findings": [f.as_dict() for f in self.findings],
-                "waived": self.waived, "environment_names": sorted(self.environment)}
+                "waived": self.waived, "warnings": self.warnings, "environment_names": sorted(self.environment)}
 
 
 def plain(value: Any) -> Any:
@@ -104,45 +107,155 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def json_inner(value: str) -> str:
+    """``value`` escaped for the inside of a JSON string. Orthanc replaces ``${VAR}`` in the text
+    of orthanc.json before it parses it (measured: a ``"`` in the variable breaks the file), so
+    a password with a quote or a backslash must reach it already escaped."""
+    return json.dumps(value)[1:-1]
+
+
 def env_name(*parts: str) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9]", "_", p).upper() for p in parts)
 
 
 def render(config: dict[str, Any]) -> str:
-    return json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-_SCHEMA_CACHE: dict[str, Any] = {}
+# ---------------------------------------------------------------------------------------------
+# Reading the inputs: every malformed value becomes an INPUT finding, never an exception.
+
+_TRUE = frozenset({"true", "yes", "on", "y", "t", "1"})
+_FALSE = frozenset({"false", "no", "off", "n", "f", "0"})
+_AET = re.compile(r"^[ -\[\]-~]{1,16}$")  # DICOM AE title: printable ASCII without backslash
 
 
-def collection_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+class _Inputs:
+    """One host's variables with their types checked; ``-e`` strings (``"8180"``, ``"true"``)
+    are read the way Ansible users pass them."""
+
+    def __init__(self, host: str, hostvars: dict[str, Any]) -> None:
+        self.host = host
+        self.v = {**DEFAULTS, **{k: val for k, val in hostvars.items() if k in DEFAULTS or k == "orthanc_name"}}
+        self.findings: list[Finding] = []
+
+    def bad(self, path: str, message: str, fix: str) -> None:
+        self.findings.append(Finding("INPUT", "high", self.host, path, message, fix))
+
+    def port(self, key: str) -> int:
+        value = self.v[key]
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+            return value
+        self.bad(key, "is not a TCP port", "Use an integer from 1 to 65535.")
+        return int(DEFAULTS[key])
+
+    def boolean(self, key: str) -> bool:
+        value = self.v[key]
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (str, int)) and str(value).strip().lower() in _TRUE | _FALSE:
+            return str(value).strip().lower() in _TRUE
+        self.bad(key, "is not a boolean", "Use true or false.")
+        return bool(DEFAULTS[key])
+
+    def path(self, key: str) -> str:
+        value = self.v[key]
+        if isinstance(value, str) and value.startswith("/") and "\n" not in value:
+            return value
+        self.bad(key, "is not an absolute path", "Use a path starting with /.")
+        return str(DEFAULTS[key])
+
+    def text(self, key: str, default: str, pattern: Optional[re.Pattern[str]] = None) -> str:
+        value = self.v.get(key, default)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and (
+                pattern is None or pattern.match(str(value))):
+            return str(value)
+        self.bad(key, "is not a valid value" if pattern else "must be a string",
+                 "See roles/config/README.md for the variable's type.")
+        return default
+
+    def mapping(self, key: str, fix: str) -> dict[str, Any]:
+        value = self.v[key]
+        if isinstance(value, dict):
+            return value
+        self.bad(key, "must be a mapping", fix)
+        return {}
+
+    def strings(self, key: str, fix: str) -> list[str]:
+        value = self.v[key] or []
+        if isinstance(value, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in value):
+            return [str(x) for x in value]
+        self.bad(key, "must be a list of strings", fix)
+        return []
 
 
-def load_schema(path: Optional[str] = None) -> dict[str, Any]:
-    path = path or os.path.join(collection_root(), SCHEMA_RELATIVE)
-    if path not in _SCHEMA_CACHE:
-        with open(path, encoding="utf-8") as f:
-            _SCHEMA_CACHE[path] = json.load(f)
-    schema: dict[str, Any] = _SCHEMA_CACHE[path]
-    return schema
+def _non_finite(value: Any, path: str) -> list[str]:
+    """Paths of floats JSON cannot carry (nan, inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{path}[{i}]")]
+    return []
 
 
-def _schema_findings(section: Any, host: str) -> list[Finding]:
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - a controller without jsonschema
-        return [Finding("INPUT", "high", host, "DicomWebOAuth", "python jsonschema is not installed on "
-                        "the controller, the section cannot be validated", "pip install jsonschema")]
-    validator = jsonschema.Draft202012Validator(load_schema())
-    out = []
-    for e in sorted(validator.iter_errors(section), key=lambda e: [str(p) for p in e.absolute_path]):
-        path = ".".join(["DicomWebOAuth", *[str(p) for p in e.absolute_path]])
-        leaf = str(e.absolute_path[-1]) if e.absolute_path else ""
-        msg = e.message if leaf not in SERVER_SECRETS + CACHE_SECRETS else f"invalid value ({e.validator})"
-        out.append(Finding("SCHEMA", "high", host, path, msg,
-                           "See docs/configuration-reference.md for the key's type and values."))
-    return out
+# ---------------------------------------------------------------------------------------------
+# The parts of orthanc.json
+
+
+def _orthanc_settings(inp: _Inputs) -> dict[str, Any]:
+    plugins_dir = inp.path("orthanc_plugins_dir")
+    cfg: dict[str, Any] = {
+        "Name": inp.text("orthanc_name", inp.host) if inp.v.get("orthanc_name") not in (None, "") else inp.host,
+        "StorageDirectory": inp.path("orthanc_storage_directory"),
+        "IndexDirectory": inp.path("orthanc_storage_directory"),
+        "HttpPort": inp.port("orthanc_http_port"),
+        "DicomServerEnabled": inp.boolean("orthanc_dicom_enabled"),
+        "DicomPort": inp.port("orthanc_dicom_port"),
+        "DicomAet": inp.text("orthanc_dicom_aet", "ORTHANC", _AET),
+        "RemoteAccessAllowed": inp.boolean("orthanc_remote_access_allowed"),
+        "AuthenticationEnabled": inp.boolean("orthanc_authentication_enabled"),
+        "SslEnabled": inp.boolean("orthanc_ssl_enabled"),
+        "Plugins": [f"{plugins_dir}/libOrthancDicomWeb.so"],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/",
+                     "ServersInDatabase": inp.boolean("orthanc_dicomweb_servers_in_database")},
+        # Orthanc's own HTTP client (the DICOMweb data path) verifies https targets against this
+        # one file; left out, Orthanc 1.10 resolves it to its configuration directory and every
+        # https request fails with libcurl error 77 (measured).
+        "HttpsCACertificates": inp.path("orthanc_https_ca_certificates"),
+    }
+    if cfg["SslEnabled"]:
+        cfg["SslCertificate"] = inp.path("orthanc_ssl_certificate")
+    return cfg
+
+
+def _users(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str]
+           ) -> tuple[dict[str, str], dict[str, Optional[str]]]:
+    """RegisteredUsers with ``${VAR}`` for each password, and the passwords known offline."""
+    users = inp.mapping("orthanc_users", "orthanc_users: {name: password}")
+    registered: dict[str, str] = {}
+    known: dict[str, Optional[str]] = {}
+    for user in sorted(users, key=str):
+        pw = users[user]
+        var = env_name("ORTHANC_USER", str(user), "PASSWORD")
+        if isinstance(pw, (dict, list)):
+            inp.bad(f"orthanc_users.{user}", "password must be a string", "orthanc_users: {name: password}")
+            continue
+        if isinstance(pw, str) and ENV_RE.match(pw):
+            known[str(user)], registered[str(user)] = None, pw  # the operator's own ${VAR}
+            continue
+        pw = "" if pw is None else str(pw)
+        # A template not resolved offline (a Vault lookup) is checked where it is known.
+        known[str(user)] = None if "{{" in pw else pw
+        if pw:
+            env[var] = json_inner(pw)
+            if "{{" not in pw:
+                secret_values[f"orthanc_users.{user}"] = pw
+        registered[str(user)] = "${" + var + "}"
+    return registered, known
 
 
 def _move_secret(holder: dict[str, Any], key: str, var: str, env: dict[str, str], secret_values: dict[str, str],
@@ -152,149 +265,151 @@ def _move_secret(holder: dict[str, Any], key: str, var: str, env: dict[str, str]
         return  # absent, or already supplied through the environment by the operator
     if not isinstance(value, str):
         value = json.dumps(value, sort_keys=True)
-    env[var] = value
-    secret_values[where] = value
+    env[var] = json_inner(value)
+    if "{{" not in value:
+        secret_values[where] = value
     holder[key] = "${" + var + "}"
+
+
+def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str],
+                   allowed: list[str]) -> Optional[dict[str, Any]]:
+    """The DicomWebOAuth section with its secrets moved to the environment, the private hosts
+    the inventory allows, and the REST API's rate limit written out."""
+    raw = inp.v["orthanc_dicomweb_oauth"]
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        inp.bad("orthanc_dicomweb_oauth", "must be a mapping (the DicomWebOAuth section)", "See docs/configuration.md.")
+        return None
+    section = copy.deepcopy(raw)
+    servers = section.get("Servers")
+    for sname, srv in sorted(servers.items()) if isinstance(servers, dict) else ():
+        for key in SERVER_SECRETS if isinstance(srv, dict) else ():
+            _move_secret(srv, key, env_name("DWO", sname, key), env, secret_values,
+                         f"DicomWebOAuth.Servers.{sname}.{key}")
+    cache = section.get("Cache")
+    if isinstance(cache, dict):
+        for key in CACHE_SECRETS:
+            _move_secret(cache, key, env_name("DWO_CACHE", key), env, secret_values, f"DicomWebOAuth.Cache.{key}")
+    own = section.get("AllowPrivateHosts", [])
+    if allowed and isinstance(own, list) and all(isinstance(h, str) for h in own):
+        section["AllowPrivateHosts"] = sorted(set(own) | set(allowed))
+    if not {"RateLimit", "RateLimitRequests", "RateLimitWindowSeconds"} & set(section):
+        section["RateLimit"] = _rate_limit_defaults()  # so that orthanc.json states the limit
+    return section
+
+
+def _rate_limit_defaults() -> dict[str, Any]:
+    try:
+        schema = plugin_package.module("config").load_schema()
+    except ImportError:
+        return {}  # the judge reports the missing loader
+    return {k: v["default"] for k, v in schema["properties"]["RateLimit"]["properties"].items()}
+
+
+def as_orthanc_reads_it(rendered: str, env: dict[str, str]) -> Any:
+    """orthanc.json as Orthanc parses it: ``${VAR}`` replaced in the text from the environment
+    file. A template not resolved offline (a Vault lookup) stays a reference, for the host."""
+    def value(m: re.Match[str]) -> str:
+        known = env.get(m.group(1))
+        return known if known is not None and "{{" not in known else m.group(0)
+    return json.loads(ENV_REF_RE.sub(value, rendered))
+
+
+def _judge_section(host: str, rendered: str, env: dict[str, str]) -> tuple[list[Finding], list[str]]:
+    """The plugin's own loader on the section, as Orthanc will hand it over; files and unknown
+    variables are left to the host."""
+    try:
+        config = plugin_package.module("config")
+        settings = plugin_package.module("orthanc_settings")
+    except ImportError as e:
+        return [Finding("INPUT", "high", host, "DicomWebOAuth", f"the plugin's loader cannot be imported on the "
+                        f"controller ({e.name or e})", "pip install jsonschema on the controller")], []
+    full = as_orthanc_reads_it(rendered, env)
+    pcfg, errors = config.check_config(full["DicomWebOAuth"], {}, defer=True, host_files=False)
+    servers = full["DicomWebOAuth"].get("Servers")
+    errors += settings.orthanc_conflicts(full, [str(n) for n in servers] if isinstance(servers, dict) else [])
+    findings = [Finding(e.code, "high", host, e.key or "DicomWebOAuth",
+                        (f"server '{e.server}': " if e.server else "") + e.detail, " ".join(e.spec.troubleshooting))
+                for e in errors]
+    return findings, list(pcfg.warnings) if pcfg is not None else []
+
+
+def _extra(inp: _Inputs, cfg: dict[str, Any]) -> None:
+    extra = inp.mapping("orthanc_extra_config", "orthanc_extra_config: {Key: value}")
+    for key in sorted(extra, key=str):
+        if key in MANAGED_KEYS:
+            inp.bad(f"orthanc_extra_config.{key}", "is managed by the compiler",
+                    "Use the orthanc_* variable for it (see roles/config/README.md).")
+        else:
+            cfg[str(key)] = copy.deepcopy(extra[key])
+
+
+def _waivers(inp: _Inputs) -> dict[str, str]:
+    waivers = inp.v["orthanc_hardening_waivers"] or []
+    if not isinstance(waivers, list):
+        inp.bad("orthanc_hardening_waivers", "must be a list of {id, reason}", "See docs/hardening.md.")
+        return {}
+    out = {}
+    for i, w in enumerate(waivers):
+        wid = w.get("id") if isinstance(w, dict) else None
+        reason = w.get("reason") if isinstance(w, dict) else None
+        where = f"orthanc_hardening_waivers[{i}]"
+        if isinstance(wid, str) and wid in RETIRED_RULES:
+            inp.bad(where, f"{wid} is retired: {RETIRED_RULES[wid]}", "Remove this waiver.")
+        elif not isinstance(wid, str) or wid not in RULES_BY_ID:
+            inp.bad(where, "id is not a known rule id", "Use an id from docs/hardening.md.")
+        elif not isinstance(reason, str) or len(reason.strip()) < 10:
+            inp.bad(where, f"waiver of {wid} has no written reason",
+                    "Add reason: with why this host may break the rule.")
+        else:
+            out[wid] = reason.strip()
+    return out
+
+
+def _rules(inp: _Inputs, cfg: dict[str, Any], ctx: dict[str, Any]) -> tuple[list[Finding], list[dict[str, str]]]:
+    waived_ids = _waivers(inp)
+    findings, waived = [], []
+    for rule in RULES:
+        for path, message in rule.check(cfg, ctx):
+            if rule.id in waived_ids and rule.id != "ORT-008":  # a leaked secret is never waivable
+                waived.append({"rule": rule.id, "path": path, "reason": waived_ids[rule.id], "host": inp.host})
+            else:
+                findings.append(Finding(rule.id, rule.severity, inp.host, path, message, rule.fix))
+    return findings, waived
 
 
 def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     """Compile one host. Never raises on bad input: problems become findings."""
-    v = {**DEFAULTS, **{k: val for k, val in hostvars.items() if k in DEFAULTS or k == "orthanc_name"}}
-    findings: list[Finding] = []
+    inp = _Inputs(host, hostvars)
     env: dict[str, str] = {}
     secret_values: dict[str, str] = {}
-
-    def bad(path: str, message: str, fix: str) -> None:
-        findings.append(Finding("INPUT", "high", host, path, message, fix))
-
-    # -- Orthanc's own settings ------------------------------------------------------------------
-    name = v.get("orthanc_name") or host
-    cfg: dict[str, Any] = {
-        "Name": str(name),
-        "StorageDirectory": str(v["orthanc_storage_directory"]),
-        "IndexDirectory": str(v["orthanc_storage_directory"]),
-        "HttpPort": v["orthanc_http_port"],
-        "DicomServerEnabled": bool(v["orthanc_dicom_enabled"]),
-        "DicomPort": v["orthanc_dicom_port"],
-        "DicomAet": str(v["orthanc_dicom_aet"]),
-        "RemoteAccessAllowed": v["orthanc_remote_access_allowed"],
-        "AuthenticationEnabled": v["orthanc_authentication_enabled"],
-        "SslEnabled": v["orthanc_ssl_enabled"],
-        "Plugins": [f"{v['orthanc_plugins_dir']}/libOrthancDicomWeb.so"],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/",
-                     "ServersInDatabase": v["orthanc_dicomweb_servers_in_database"]},
-        # Orthanc's own HTTP client (the DICOMweb data path) verifies https targets against this
-        # one file; left out, Orthanc 1.10 resolves it to its configuration directory and every
-        # https request fails with libcurl error 77 (measured).
-        "HttpsCACertificates": str(v["orthanc_https_ca_certificates"]),
-    }
-    for key in ("orthanc_http_port", "orthanc_dicom_port"):
-        if not isinstance(v[key], int) or isinstance(v[key], bool) or not 1 <= v[key] <= 65535:
-            bad(key, f"{v[key]!r} is not a TCP port", "Use an integer from 1 to 65535.")
-    for key in ("orthanc_remote_access_allowed", "orthanc_authentication_enabled", "orthanc_ssl_enabled",
-                "orthanc_dicomweb_servers_in_database"):
-        if not isinstance(v[key], bool):
-            bad(key, f"{v[key]!r} is not a boolean", "Use true or false.")
-    if v["orthanc_ssl_enabled"]:
-        cfg["SslCertificate"] = str(v["orthanc_ssl_certificate"])
-
-    users = v["orthanc_users"]
-    user_passwords: dict[str, Optional[str]] = {}
-    if not isinstance(users, dict):
-        bad("orthanc_users", "must be a mapping of user name to password", "orthanc_users: {name: password}")
-        users = {}
-    registered = {}
-    for user in sorted(users):
-        pw = users[user]
-        var = env_name("ORTHANC_USER", str(user), "PASSWORD")
-        if isinstance(pw, str) and (ENV_RE.match(pw) or "{{" in pw):
-            # From the environment, or a template not resolved offline (a Vault lookup): the
-            # value is checked where it is known; an unresolved template still moves to env.
-            user_passwords[str(user)] = None
-            if "{{" in pw:
-                env[var] = pw
-                registered[str(user)] = "${" + var + "}"
-                continue
-            registered[str(user)] = pw
-            continue
-        pw = "" if pw is None else str(pw)
-        user_passwords[str(user)] = pw
-        if pw:
-            env[var] = pw
-            secret_values[f"orthanc_users.{user}"] = pw
-        registered[str(user)] = "${" + var + "}"
-    cfg["RegisteredUsers"] = registered
-
-    # -- The OAuth plugin --------------------------------------------------------------------------
-    section = v["orthanc_dicomweb_oauth"]
+    cfg = _orthanc_settings(inp)
+    cfg["RegisteredUsers"], user_passwords = _users(inp, env, secret_values)
+    allowed = inp.strings("orthanc_oauth_allow_private_hosts", "orthanc_oauth_allow_private_hosts: [idp.example.lan]")
+    section = _oauth_section(inp, env, secret_values, allowed)
     if section is not None:
-        if not isinstance(section, dict):
-            bad("orthanc_dicomweb_oauth", "must be a mapping (the DicomWebOAuth section)",
-                "See docs/configuration.md.")
-        else:
-            section = copy.deepcopy(section)
-            servers = section.get("Servers")
-            if isinstance(servers, dict):
-                for sname in sorted(servers):
-                    srv = servers[sname]
-                    if isinstance(srv, dict):
-                        for key in SERVER_SECRETS:
-                            _move_secret(srv, key, env_name("DWO", str(sname), key), env, secret_values,
-                                         f"DicomWebOAuth.Servers.{sname}.{key}")
-            cache = section.get("Cache")
-            if isinstance(cache, dict):
-                for key in CACHE_SECRETS:
-                    _move_secret(cache, key, env_name("DWO_CACHE", key), env, secret_values,
-                                 f"DicomWebOAuth.Cache.{key}")
-            findings += _schema_findings(section, host)
-            cfg["DicomWebOAuth"] = section
-            cfg["Plugins"].append(f"{v['orthanc_plugins_dir']}/libOrthancPython.so")
-            cfg["PythonScript"] = str(v["orthanc_oauth_plugin_script"])
-
-    extra = v["orthanc_extra_config"]
-    if not isinstance(extra, dict):
-        bad("orthanc_extra_config", "must be a mapping", "orthanc_extra_config: {Key: value}")
-    else:
-        for key in sorted(extra):
-            if key in MANAGED_KEYS:
-                bad(f"orthanc_extra_config.{key}", "is managed by the compiler",
-                    "Use the orthanc_* variable for it (see roles/config/README.md).")
-            else:
-                cfg[key] = copy.deepcopy(extra[key])
-
+        cfg["DicomWebOAuth"] = section
+        cfg["Plugins"].append(f"{cfg['Plugins'][0].rsplit('/', 1)[0]}/libOrthancPython.so")
+        cfg["PythonScript"] = inp.path("orthanc_oauth_plugin_script")
+    _extra(inp, cfg)
+    for path in _non_finite(cfg, "orthanc.json"):
+        inp.bad(path, "is not a finite number", "JSON has no nan or infinity: use a number.")
+    if any(f.message == "is not a finite number" for f in inp.findings):
+        return Result(host, cfg, "", env, sorted(inp.findings, key=_order), [])
     rendered = render(cfg)
+    warnings: list[str] = []
+    findings: list[Finding] = []
+    if section is not None:
+        findings, warnings = _judge_section(host, rendered, env)
+    ctx = {"user_passwords": user_passwords, "secret_values": secret_values, "rendered": rendered}
+    rule_findings, waived = _rules(inp, cfg, ctx)
+    all_findings = sorted(inp.findings + findings + rule_findings, key=_order)
+    return Result(host, cfg, rendered, env, all_findings, waived, warnings)
 
-    # -- Rules, then waivers ------------------------------------------------------------------------
-    ctx = {"user_passwords": user_passwords, "secret_values": secret_values, "rendered": rendered,
-           "allow_private_hosts": v["orthanc_oauth_allow_private_hosts"] or []}
-    rule_findings = []
-    for rule in RULES:
-        for path, message in rule.check(cfg, ctx):
-            rule_findings.append(Finding(rule.id, rule.severity, host, path, message, rule.fix))
 
-    waivers = v["orthanc_hardening_waivers"] or []
-    waived_ids: dict[str, str] = {}
-    if not isinstance(waivers, list):
-        bad("orthanc_hardening_waivers", "must be a list of {id, reason}", "See docs/hardening.md.")
-        waivers = []
-    for i, w in enumerate(waivers):
-        wid = w.get("id") if isinstance(w, dict) else None
-        reason = str(w.get("reason") or "").strip() if isinstance(w, dict) else ""
-        if wid not in RULES_BY_ID:
-            bad(f"orthanc_hardening_waivers[{i}]", f"unknown rule id {wid!r}", "Use an id from docs/hardening.md.")
-        elif len(reason) < 10:
-            bad(f"orthanc_hardening_waivers[{i}]", f"waiver of {wid} has no written reason",
-                "Add reason: with why this host may break the rule.")
-        else:
-            waived_ids[wid] = reason
-    waived = []
-    for f in rule_findings:
-        if f.rule in waived_ids and f.rule != "ORT-008":  # a leaked secret is never waivable
-            waived.append({"rule": f.rule, "path": f.path, "reason": waived_ids[f.rule], "host": host})
-        else:
-            findings.append(f)
-    findings.sort(key=lambda f: (f.rule, f.path, f.message))
-    return Result(host, cfg, rendered, env, findings, waived)
+def _order(f: Finding) -> tuple[str, str, str]:
+    return (f.rule, f.path, f.message)
 
 
 def render_environment(env: dict[str, str]) -> str:

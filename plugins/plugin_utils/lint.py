@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from typing import Any, Optional
 
-from .compiler import compile_host, plain
+from .compiler import Finding, Result, compile_host, plain
 from .rules import markdown
 
 
@@ -34,6 +35,25 @@ def resolve_inventory(sources: list[str], limit: Optional[str] = None) -> dict[s
         hv = variables.get_vars(host=host, include_hostvars=False)
         out[host.name] = {k: plain(v) for k, v in hv.items() if k.startswith("orthanc_")}
     return out
+
+
+SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,200}$")
+
+
+def write_outputs(results: list[Result], output_dir: str) -> list[Finding]:
+    """Each host's orthanc.json (no secrets) into ``output_dir``; a host whose name cannot be a
+    file name there (``a/b``, ``../x``) is a finding and writes nothing."""
+    os.makedirs(output_dir, exist_ok=True)
+    refused = []
+    for r in results:
+        if not SAFE_FILE_NAME.match(r.host) or ".." in r.host:
+            refused.append(Finding("INPUT", "high", r.host, "inventory_hostname", "the host name cannot be a file "
+                                   "name in --output-dir; nothing was written for it",
+                                   "Use letters, digits, '.', '_', '@' and '-' in host names."))
+        elif r.rendered:
+            with open(os.path.join(output_dir, f"{r.host}.orthanc.json"), "w", encoding="utf-8") as fh:
+                fh.write(r.rendered)
+    return refused
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -55,20 +75,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     results = [compile_host(h, hv) for h, hv in sorted(hosts.items()) if hv]
     findings = [f for r in results for f in r.findings]
     waived = [w for r in results for w in r.waived]
+    warnings = [f"{r.host}: {w}" for r in results for w in r.warnings]
     if args.output_dir:
-        os.makedirs(args.output_dir, exist_ok=True)
-        for r in results:
-            with open(os.path.join(args.output_dir, f"{r.host}.orthanc.json"), "w", encoding="utf-8") as fh:
-                fh.write(r.rendered)
+        findings += write_outputs(results, args.output_dir)
     elapsed = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"hosts": len(results), "findings": [f.as_dict() for f in findings],
-                          "waived": waived, "seconds": round(elapsed, 3)}, indent=2, sort_keys=True))
+                          "waived": waived, "warnings": warnings, "seconds": round(elapsed, 3)},
+                         indent=2, sort_keys=True))
     else:
         for f in findings:
             print(f.line())
         for w in waived:
             print(f"{w['host']}: waived {w['rule']} {w['path']}: {w['reason']}")
+        for line in warnings:
+            print(f"warning: {line}")
         print(f"{len(results)} hosts compiled, {len(findings)} findings, {len(waived)} waived, {elapsed:.2f} s")
     return 1 if findings else 0
 

@@ -7,11 +7,9 @@ A check receives the compiled configuration and the compile context and yields f
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 Check = Callable[[dict[str, Any], dict[str, Any]], Iterator[tuple[str, str]]]
 
@@ -32,11 +30,6 @@ DEFAULT_PASSWORDS = frozenset({
     "12345678", "pacs", "root", "test",
 })
 MIN_PASSWORD_LENGTH = 12
-METADATA_HOSTS = frozenset({"169.254.169.254", "metadata.google.internal", "fd00:ec2::254", "100.100.100.200"})
-
-
-def _oauth_servers(cfg: dict[str, Any]) -> dict[str, Any]:
-    return ((cfg.get("DicomWebOAuth") or {}).get("Servers")) or {}
 
 
 def _auth_on(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -67,71 +60,11 @@ def _tls_off_host(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[st
         yield "SslEnabled", "the HTTP listener is reachable off-host without TLS"
 
 
-def _servers_in_db(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    if _oauth_servers(cfg) and (cfg.get("DicomWeb") or {}).get("ServersInDatabase") is True:
-        yield "DicomWeb.ServersInDatabase", "Orthanc would store the bearer tokens in plain text in its database"
-
-
-def _verify_ssl(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for name, s in sorted(_oauth_servers(cfg).items()):
-        if isinstance(s, dict) and s.get("VerifySSL") is False and s.get("AllowInsecureSSL") is not True:
-            yield f"DicomWebOAuth.Servers.{name}.VerifySSL", "TLS verification off without AllowInsecureSSL"
-
-
-def _private_host(host: str) -> str | None:
-    h = host.lower().rstrip(".")
-    if h in METADATA_HOSTS:
-        return "a cloud metadata endpoint"
-    if h == "localhost" or h.endswith(".localhost"):
-        return "loopback"
-    try:
-        ip = ipaddress.ip_address(h)
-    except ValueError:
-        return None
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_link_local:
-        return "link-local"
-    if ip.is_private:
-        return "a private range"
-    return None
-
-
-def _endpoints(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    allowed = set(ctx.get("allow_private_hosts") or ())
-    for name, s in sorted(_oauth_servers(cfg).items()):
-        if not isinstance(s, dict):
-            continue
-        for key in ("Url", "TokenEndpoint", "Issuer", "JwksUri"):
-            url = s.get(key)
-            if not isinstance(url, str) or not url:
-                continue
-            path = f"DicomWebOAuth.Servers.{name}.{key}"
-            try:
-                parts = urlsplit(url)
-                host = parts.hostname or ""
-            except ValueError:
-                yield path, "not a valid URL"
-                continue
-            if parts.scheme != "https":
-                yield path, f"{parts.scheme}:// instead of https://"
-            kind = _private_host(host)
-            if kind and host not in allowed:
-                yield path, f"host {host} is {kind}"
-
-
 def _no_inline_secret(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     rendered = ctx.get("rendered") or ""
     for where, value in sorted(ctx.get("secret_values", {}).items()):
         if value and len(value) >= 8 and value in rendered:  # shorter ones: ORT-002 covers them
             yield where, "a secret value appears in the rendered orthanc.json"
-
-
-def _rate_limit(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    section = cfg.get("DicomWebOAuth")
-    if (isinstance(section, dict) and _oauth_servers(cfg)
-            and "RateLimit" not in section and "RateLimitRequests" not in section):
-        yield "DicomWebOAuth.RateLimit", "the plugin's REST API rate limit is not set explicitly"
 
 
 RULES: tuple[Rule, ...] = (
@@ -149,31 +82,24 @@ RULES: tuple[Rule, ...] = (
          "cross the network in clear.", "high", "164.312(e)(1) transmission security",
          "Keep orthanc_remote_access_allowed: false and terminate TLS in a reverse proxy on the same "
          "host (Orthanc's own HTTPS crashes on Debian 12, see roles/server/README.md).", _tls_off_host),
-    Rule("ORT-005", "DICOMweb servers are not stored in the database when OAuth servers exist",
-         "With ServersInDatabase the bearer tokens are written in plain text to Orthanc's index.",
-         "high", "164.312(a)(2)(iv) encryption and decryption",
-         "Set orthanc_dicomweb_servers_in_database: false.", _servers_in_db),
-    Rule("ORT-006", "TLS verification of identity providers stays on", "VerifySSL false lets anyone "
-         "on the path read the client secret and the tokens.", "high", "164.312(e)(1) transmission security",
-         "Remove VerifySSL: false and set CaBundle to your CA; AllowInsecureSSL: true is the explicit, "
-         "logged exception.", _verify_ssl),
-    Rule("ORT-007", "Identity provider and DICOMweb URLs are https and public",
-         "Plain http leaks tokens; private, loopback, link-local and cloud metadata addresses are the "
-         "classic server-side request forgery targets.", "medium", "164.312(e)(1) transmission security",
-         "Use https:// URLs; list a deliberate internal host in orthanc_oauth_allow_private_hosts.",
-         _endpoints),
     Rule("ORT-008", "No secret inline in orthanc.json", "orthanc.json is read by many tools and people; "
          "secrets belong in a root-owned environment file readable only by the Orthanc group.",
          "high", "164.312(a)(2)(iv) encryption and decryption",
          "Let the compiler move secrets to the environment file; never put them in orthanc_extra_config.",
          _no_inline_secret),
-    Rule("ORT-009", "The plugin's REST API rate limit is set", "The token test endpoint calls the "
-         "identity provider; an explicit limit keeps a script from hammering it.", "low",
-         "164.312(a)(1) access control",
-         "Set RateLimit: {Requests: N, WindowSeconds: S} in orthanc_dicomweb_oauth.", _rate_limit),
 )
 
 RULES_BY_ID = {r.id: r for r in RULES}
+
+# Rules that were the compiler's own and are now judged by the plugin's loader, which the compiler
+# calls (one judge): a waiver naming one gets this answer.
+RETIRED_RULES = {
+    "ORT-005": "the plugin refuses ServersInDatabase with OAuth servers itself (SEC-002); it cannot be waived",
+    "ORT-006": "the plugin's own rule SEC-001 replaces it: set AllowInsecureSSL: true next to VerifySSL: false",
+    "ORT-007": "the plugin's own rules SEC-003 and SEC-009 replace it: list deliberate internal hosts in "
+               "orthanc_oauth_allow_private_hosts",
+    "ORT-009": "the compiler now writes the plugin's rate limit into orthanc.json explicitly",
+}
 
 
 def markdown() -> str:
@@ -184,8 +110,14 @@ def markdown() -> str:
         "Generated from `plugins/plugin_utils/rules.py` by `bin/orthanc-config-lint.py --rules-markdown`;",
         "a test keeps them equal. The compiler refuses an `orthanc.json` that breaks any rule, unless",
         "the host waives that rule with a written reason (`orthanc_hardening_waivers`); waivers are",
-        "reported in every run. Besides these rules, the `DicomWebOAuth` section must match the",
-        "plugin's JSON Schema (finding id `SCHEMA`) and compiler input errors are reported as `INPUT`.",
+        "reported in every run.",
+        "",
+        "The `DicomWebOAuth` section is judged by the plugin's own loader, which the compiler calls:",
+        "its findings carry the plugin's error codes (CFG-, SEC-, see [errors.md](errors.md)) with",
+        "the same messages the plugin would log in Orthanc, and they cannot be waived (the plugin",
+        "would refuse the configuration anyway). Private, loopback and metadata hosts are allowed",
+        "per host by `orthanc_oauth_allow_private_hosts`. Compiler input errors are reported as",
+        "`INPUT`.",
         "",
         "| id | rule | severity | HIPAA 164.312 |",
         "|---|---|---|---|",
@@ -196,8 +128,12 @@ def markdown() -> str:
                 f"Why: {r.rationale}", "", f"Fix: {r.fix}"]
     out += ["", "## Waivers", "", "```yaml",
             "orthanc_hardening_waivers:",
-            "  - id: ORT-007",
-            "    reason: \"Keycloak on the imaging VLAN, reached over the site's IPsec tunnel\"",
+            "  - id: ORT-003",
+            "    reason: \"lab instance on an isolated test network, no patient data\"",
             "```", "",
-            "A waiver without an id of a known rule, or without a reason, is itself a finding."]
+            "A waiver without an id of a known rule, or without a reason, is itself a finding.", "",
+            "## Retired rules", "",
+            "These ids were the compiler's own; the plugin's loader judges them now. A waiver that",
+            "names one is a finding that says what replaces it.", ""]
+    out += [f"- {rid}: {why}" for rid, why in sorted(RETIRED_RULES.items())]
     return "\n".join(out) + "\n"

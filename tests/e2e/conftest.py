@@ -11,6 +11,7 @@ import pytest
 from testenv import IdentityProvider
 from testenv.orthanc import OrthancServer
 from tests.conftest import STATE_DIR
+from tests.helpers.config import LOOPBACK
 from tests.helpers.idp_resources import DICOM_AUDIENCE
 
 CREDENTIALS = ("admin", "orthanc-test-pw-31d8")
@@ -41,7 +42,8 @@ def oauth_section(idp: IdentityProvider, target: OrthancServer, client_id: str =
                        "CircuitBreakerThreshold": 2, "CircuitBreakerTimeoutSeconds": 3},
     }
     s.update(server)
-    return {"Servers": {"remote": {k: v for k, v in s.items() if v is not None}}, **(top or {})}
+    return {"Servers": {"remote": {k: v for k, v in s.items() if v is not None}}, "AllowPrivateHosts": LOOPBACK,
+            **(top or {})}
 
 
 SourceFactory = Callable[..., OrthancServer]

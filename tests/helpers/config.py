@@ -10,6 +10,8 @@ from orthanc_dicomweb_oauth.config import PluginConfig, load_config
 from testenv import IdentityProvider
 
 ENC_KEY = base64.b64encode(b"k" * 32).decode()
+# Every test component listens on loopback: the plugin refuses loopback URLs unless allowed (SEC-009).
+LOOPBACK = ["127.0.0.1"]
 
 
 def server_section(idp: IdentityProvider, client_id: str = "orthanc", **extra: Any) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def server_section(idp: IdentityProvider, client_id: str = "orthanc", **extra: A
 
 def plugin_config(idp: IdentityProvider, redis_url: Optional[str] = None, name: str = "remote",
                   **extra: Any) -> PluginConfig:
-    section: dict[str, Any] = {"Servers": {name: server_section(idp, **extra)}}
+    section: dict[str, Any] = {"Servers": {name: server_section(idp, **extra)}, "AllowPrivateHosts": LOOPBACK}
     if redis_url:
         section["Cache"] = {"Backend": "redis", "RedisUrl": redis_url, "EncryptionKey": ENC_KEY,
                             "LockTimeoutSeconds": 5}

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.config import ENC_KEY, server_section
+from tests.helpers.config import ENC_KEY, LOOPBACK, server_section
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_nodes(tmp_path: Path, idp, redis_url: str, nodes: int, seconds: float) -> list[dict]:
-    section = {"Servers": {"remote": server_section(idp)},
+    section = {"Servers": {"remote": server_section(idp)}, "AllowPrivateHosts": LOOPBACK,
                "Cache": {"Backend": "redis", "RedisUrl": redis_url, "EncryptionKey": ENC_KEY,
                          "LockTimeoutSeconds": 5}}
     cfg = tmp_path / "node.json"

@@ -17,13 +17,14 @@ from orthanc_dicomweb_oauth.config import load_config
 from orthanc_dicomweb_oauth.errors import OAuthPluginError
 from orthanc_dicomweb_oauth.metrics import Metrics
 from orthanc_dicomweb_oauth.token_manager import build_managers
+from tests.helpers.config import LOOPBACK
 from tests.helpers.fake_http import FakeServer, Request
 
 pytestmark = pytest.mark.real
 
 
 def one_manager(server: dict):
-    return build_managers(load_config({"Servers": {"s": server}}, environ={}), Metrics())["s"]
+    return build_managers(load_config({"Servers": {"s": server}, "AllowPrivateHosts": LOOPBACK}, environ={}), Metrics())["s"]
 
 
 def test_azure_client_secret_v2_form(idp):
@@ -168,7 +169,8 @@ def test_tls_verification_with_ca_bundle(tmp_path):
             one_manager(base).get_token()
         assert e.value.code == "NET-003"
         assert one_manager({**base, "CaBundle": fake.ca_file}).get_token() == "tls-token-123456"
-        insecure = load_config({"Servers": {"s": {**base, "VerifySSL": False, "AllowInsecureSSL": True}}}, environ={})
+        insecure = load_config({"Servers": {"s": {**base, "VerifySSL": False, "AllowInsecureSSL": True}},
+                               "AllowPrivateHosts": LOOPBACK}, environ={})
         assert any("SEC-004" in w for w in insecure.warnings)
         assert build_managers(insecure, Metrics())["s"].get_token() == "tls-token-123456"
 

@@ -317,8 +317,8 @@ def test_redis_over_tls_with_password(idp, tmp_path):
 
         def mgr(c):
             from orthanc_dicomweb_oauth.config import load_config
-            from tests.helpers.config import server_section
-            return build_managers(load_config({"Servers": {"remote": server_section(idp)}, "Cache": c},
+            from tests.helpers.config import LOOPBACK, server_section
+            return build_managers(load_config({"Servers": {"remote": server_section(idp)}, "Cache": c, "AllowPrivateHosts": LOOPBACK},
                                               environ={}), Metrics())["remote"]
 
         a, b = mgr(cache), mgr(cache)

@@ -1,15 +1,17 @@
-"""Loading the DicomWebOAuth section: ${VAR} substitution, older-plugin compatibility,
-validation against the one JSON Schema, defaults, and the security policy checks that a schema
-cannot express. Every refusal is an ``OAuthPluginError`` with a CFG- or SEC- code naming the
-server and key."""
+"""Loading the DicomWebOAuth section: ${VAR} substitution, older-plugin compatibility
+(``legacy``), validation against the one JSON Schema, defaults, and the security policy that a
+schema cannot express (``policy``). Every refusal is an ``OAuthPluginError`` with a CFG- or SEC-
+code naming the server and key, and all of them are reported at once.
+
+This is the one judge of a configuration: the plugin calls it inside Orthanc, and the Ansible
+config compiler calls the same function on the controller. So it imports nothing that only the
+plugin's runtime needs (requests, cryptography, jwt, redis, prometheus_client)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import difflib
-import ipaddress
 import json
 import os
 import re
@@ -17,17 +19,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Optional
-from urllib.parse import urlsplit
 
 import jsonschema
 
 from .errors import OAuthPluginError
+from .legacy import legacy_proxy_server, migrate_legacy
+from .policy import URL_KEYS, allowed_hosts, check_headers, check_redis_url, check_url, safe_url
+from .provider_detect import detect_provider
 from .redaction import Secret, get_logger, kv
 
 SECTION = "DicomWebOAuth"
 SCHEMA_RESOURCE = "dicomweb-oauth.schema.json"
 _ENV_RE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEYS = {"ClientSecret", "ServiceAccountKey", "RedisPassword", "EncryptionKey"}
+_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _log = get_logger()
 
 
@@ -117,157 +121,102 @@ class PluginConfig:
     warnings: tuple[str, ...] = ()
 
 
+class ConfigRefused(OAuthPluginError):
+    """Every problem of a refused section; code and text are the first one's."""
+
+    def __init__(self, errors: list[OAuthPluginError]) -> None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more: {', '.join(e.code for e in errors[1:])})" if len(errors) > 1 else ""
+        super().__init__(first.code, first.detail + more, server=first.server, key=first.key)
+        self.errors = errors
+
+
 # ---------------------------------------------------------------------------------------------
 # ${VAR}
 
 
-def substitute_env(value: Any, environ: Mapping[str, str], path: str = SECTION) -> Any:
-    """Replace ``${VAR}`` in every string; ``$${`` stays a literal ``${``."""
+def substitute_env(value: Any, environ: Mapping[str, str], errors: list[OAuthPluginError],
+                   path: str = SECTION, defer: bool = False) -> Any:
+    """Replace ``${VAR}`` in every string; ``$${`` stays a literal ``${``. An unset variable is
+    CFG-003, or (``defer``, at compile time) left as it is for the service's environment."""
     if isinstance(value, dict):
-        return {k: substitute_env(v, environ, f"{path}.{k}") for k, v in value.items()}
+        return {k: substitute_env(v, environ, errors, f"{path}.{k}", defer) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute_env(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [substitute_env(v, environ, errors, f"{path}[{i}]", defer) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def repl(m: re.Match[str]) -> str:
-        if m.group(1):
-            return "${" + m.group(2) + "}"
         name = m.group(2)
-        if name not in environ:
-            raise OAuthPluginError(
-                "CFG-003", f"environment variable {name} is not set", key=path)
-        return environ[name]
+        if m.group(1):
+            return "${" + name + "}"
+        if name in environ:
+            return environ[name]
+        if not defer:
+            errors.append(OAuthPluginError("CFG-003", f"environment variable {name} is not set", key=path))
+        return m.group(0)
 
     return _ENV_RE.sub(repl, value)
 
 
-# ---------------------------------------------------------------------------------------------
-# The older orthanc-dicomweb-oauth plugin
-
-_LEGACY_RESILIENCE = {
-    "CircuitBreakerEnabled": "CircuitBreakerEnabled",
-    "CircuitBreakerFailureThreshold": "CircuitBreakerThreshold",
-    "CircuitBreakerTimeout": "CircuitBreakerTimeoutSeconds",
-    "RetryMaxAttempts": "MaxRetries",
-    "RetryStrategy": "RetryStrategy",
-    "RetryInitialDelay": "RetryInitialDelaySeconds",
-    "RetryMultiplier": "RetryMultiplier",
-    "RetryMaxDelay": "RetryMaxDelaySeconds",
-    "RetryIncrement": "RetryMultiplier",
-}
-
-
-def migrate_legacy(section: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Turn the older plugin's keys into ours. Returns the new section and one note per key
-    moved, so the operator can see what to change. Keys that cannot be mapped are refused
-    with CFG-004 and the exact replacement."""
-    notes: list[str] = []
-    out = copy.deepcopy(section)
-    rl = out.setdefault("RateLimit", {}) if (
-        "RateLimitRequests" in out or "RateLimitWindowSeconds" in out) else None
-    for old, new in (("RateLimitRequests", "Requests"), ("RateLimitWindowSeconds", "WindowSeconds")):
-        if old in out:
-            assert rl is not None
-            if new in rl:
-                raise OAuthPluginError(
-                    "CFG-004", f"both {old} and RateLimit.{new} are set; remove {old}",
-                    key=f"{SECTION}.{old}")
-            rl[new] = out.pop(old)
-            notes.append(f"{SECTION}.{old} is deprecated: write RateLimit.{new} instead")
-    servers = out.get("Servers")
-    if isinstance(servers, dict):
-        for name, srv in servers.items():
-            if not isinstance(srv, dict):
-                continue
-            legacy = srv.get("ResilienceConfig")
-            if legacy is None:
-                continue
-            path = f"{SECTION}.Servers.{name}.ResilienceConfig"
-            if "Resilience" in srv:
-                raise OAuthPluginError(
-                    "CFG-004", "both ResilienceConfig and Resilience are set; keep only Resilience",
-                    server=name, key=path)
-            if not isinstance(legacy, dict):
-                raise OAuthPluginError("CFG-004", "ResilienceConfig must be an object", server=name, key=path)
-            new_block: dict[str, Any] = {}
-            for k, v in legacy.items():
-                if k not in _LEGACY_RESILIENCE:
-                    raise OAuthPluginError(
-                        "CFG-004",
-                        f"ResilienceConfig.{k} has no equivalent; remove it (the Resilience keys "
-                        f"are {', '.join(sorted(set(_LEGACY_RESILIENCE.values())))})",
-                        server=name, key=f"{path}.{k}")
-                if k == "RetryIncrement" and legacy.get("RetryStrategy") != "linear":
-                    continue
-                new_block[_LEGACY_RESILIENCE[k]] = v
-            if "RetryMultiplier" in legacy and "RetryIncrement" in legacy and legacy.get("RetryStrategy") == "linear":
-                new_block["RetryMultiplier"] = legacy["RetryIncrement"]
-            srv.pop("ResilienceConfig")
-            srv["Resilience"] = new_block
-            moved = ", ".join(f"{k} -> Resilience.{_LEGACY_RESILIENCE[k]}" for k in legacy)
-            notes.append(f"{path} is deprecated: {moved}")
-    return out, notes
-
-
-_LEGACY_PROXY_RE = re.compile(r"/oauth-dicom-web/servers/([^/]+)/?$")
-
-
-def legacy_proxy_server(url: str) -> Optional[str]:
-    """The server name if ``url`` is the older plugin's local proxy path, else None."""
-    m = _LEGACY_PROXY_RE.search(urlsplit(url).path) if url else None
-    return m.group(1) if m else None
+def _is_deferred(value: Any, defer: bool) -> bool:
+    return defer and isinstance(value, str) and bool(_ENV_REF.fullmatch(value))
 
 
 # ---------------------------------------------------------------------------------------------
 # Schema
 
+_JSON_TYPES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
 
-def _schema_error_message(err: jsonschema.ValidationError, schema: dict[str, Any]) -> tuple[str, str, Optional[str]]:
+
+def _schema_text(err: jsonschema.ValidationError) -> str:
+    """What is wrong, from the schema's side only: never the value itself (it may be a secret)."""
+    v, want = err.validator, err.validator_value
+    if v == "type":
+        kinds = want if isinstance(want, list) else [want]
+        return "must be " + " or ".join(_JSON_TYPES.get(str(k), str(k)) for k in kinds)
+    if v == "enum":
+        return "must be one of " + ", ".join(json.dumps(x) for x in want)
+    if v == "minLength" and err.instance == "":
+        # Orthanc replaces ${VAR} in orthanc.json before the plugin sees it, and an unset
+        # variable becomes "": say so, since that is the likely cause.
+        return ("is empty; if it is written as ${VAR}, that environment variable is not set for the "
+                "Orthanc service")
+    if v == "pattern":
+        return "must start with https://" if "https?" in want else f"must match {want}"
+    if v in ("minimum", "maximum", "minItems", "minLength"):
+        sign = ">=" if v.startswith("min") else "<="
+        what = {"minItems": "items", "minLength": "characters"}.get(v, "")
+        return f"must be {sign} {want} {what}".rstrip() if not what else f"must have {sign} {want} {what}"
+    if v == "required":
+        return "missing " + ", ".join(k for k in want if isinstance(err.instance, dict) and k not in err.instance)
+    return f"does not satisfy the schema ({v})"
+
+
+def _schema_error(err: jsonschema.ValidationError) -> OAuthPluginError:
     path = [str(p) for p in err.absolute_path]
     key = ".".join([SECTION, *path])
     server = path[1] if len(path) >= 2 and path[0] == "Servers" else None
     if err.validator == "additionalProperties":
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         known = list(err.schema.get("properties", {}))
         hints = []
-        for k in extra:
+        for k in sorted(str(x) for x in set(err.instance) - set(known)):
             close = difflib.get_close_matches(k, known, n=1)
-            hints.append(f"unknown key {k}" + (f" (did you mean {close[0]}?)" if close else ""))
-        return key, "; ".join(hints), server
-    if err.validator == "required":
-        return key, err.message.replace("'", ""), server
-    leaf = path[-1] if path else ""
-    if err.validator == "minLength" and err.instance == "":
-        # Orthanc itself replaces ${VAR} in orthanc.json before the plugin sees it, and an
-        # unset variable becomes "": say so, since that is the likely cause.
-        return key, ("is empty; if it is written as ${VAR}, that environment variable is not set "
-                     "for the Orthanc service"), server
-    # Never echo a value that might be a secret.
-    if leaf in _SECRET_KEYS:
-        return key, f"invalid value ({err.validator} {err.validator_value!r} not satisfied)", server
-    return key, err.message, server
+            hints.append(f"unknown key {k[:64]}" + (f" (did you mean {close[0]}?)" if close else ""))
+        return OAuthPluginError("CFG-002", "; ".join(hints), server=server, key=key)
+    if err.validator == "propertyNames":
+        return OAuthPluginError("CFG-002", f"server name {str(err.instance)[:64]!r} is not allowed: use 1 to 64 "
+                                "letters, digits, '.', '_' or '-', starting with a letter or digit",
+                                key=f"{key}.{str(err.instance)[:64]}")
+    return OAuthPluginError("CFG-002", _schema_text(err), server=server, key=key)
 
 
-def validate_schema(section: Any) -> None:
-    schema = load_schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(section), key=lambda e: [str(p) for p in e.absolute_path])
-    if errors:
-        key, msg, server = _schema_error_message(errors[0], schema)
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise OAuthPluginError("CFG-002", msg + more, server=server, key=key)
-
-
-def schema_errors(section: Any) -> list[str]:
-    """Every schema finding as one line each (for the config compiler)."""
-    schema = load_schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    out = []
-    for e in sorted(validator.iter_errors(section), key=lambda e: [str(p) for p in e.absolute_path]):
-        key, msg, _server = _schema_error_message(e, schema)
-        out.append(f"{key}: {msg}")
-    return out
+def schema_errors(section: Any) -> list[OAuthPluginError]:
+    """Every schema problem, one error each, in key order."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errs = sorted(validator.iter_errors(section), key=lambda e: [str(p) for p in e.absolute_path])
+    return [_schema_error(e) for e in errs]
 
 
 def _defaults(schema: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -276,203 +225,215 @@ def _defaults(schema: dict[str, Any], ref: str) -> dict[str, Any]:
     return {k: v["default"] for k, v in node.get("properties", {}).items() if "default" in v}
 
 
-# ---------------------------------------------------------------------------------------------
-# Policy
-
-
-def is_loopback_host(host: Optional[str]) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _require_https(url: str, name: str, key: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise OAuthPluginError(
-            "SEC-003", f"{url.split('?')[0]} uses plain http", server=name, key=key)
-
-
 def decode_encryption_key(secret: Secret, key: str) -> bytes:
     try:
         raw = base64.b64decode(secret.reveal(), validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise OAuthPluginError(
-            "CFG-008", "EncryptionKey must be base64 of exactly 32 bytes", key=key)
+        raise OAuthPluginError("CFG-008", "EncryptionKey must be base64 of exactly 32 bytes", key=key)
     return raw
 
 
 # ---------------------------------------------------------------------------------------------
+# One server
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    provider: str
+    scope: Optional[str]
+    auth_method: str
+
+
+def _resolve(s: dict[str, Any]) -> _Resolved:
+    provider = s["ProviderType"]
+    if provider == "auto":
+        provider = detect_provider(s.get("TokenEndpoint") or s.get("Issuer"))
+    scope = s.get("Scope")
+    if provider == "azure" and not scope and s.get("Resource"):
+        scope = s["Resource"].rstrip("/") + "/.default"
+    auth = s.get("ClientAuthMethod") or ("client_secret_post" if provider == "azure" else "client_secret_basic")
+    return _Resolved(provider, scope, auth)
+
+
+def _missing(s: dict[str, Any], r: _Resolved) -> list[str]:
+    missing: list[str] = []
+    if r.provider in ("generic", "azure"):
+        if not (s.get("TokenEndpoint") or s.get("Issuer") or (r.provider == "azure" and s.get("TenantId"))):
+            missing.append("TokenEndpoint or Issuer" + (" or TenantId" if r.provider == "azure" else ""))
+        missing += [k for k in ("ClientId", "ClientSecret") if not s.get(k)]
+        if r.provider == "azure" and not r.scope:
+            missing.append("Scope or Resource")
+    elif r.provider == "azure-managed-identity" and not s.get("Resource"):
+        missing.append("Resource")
+    elif r.provider == "google" and not (s.get("ServiceAccountKey") or s.get("ServiceAccountKeyFile")):
+        missing.append("ServiceAccountKeyFile or ServiceAccountKey")
+    return missing
+
+
+def _jwt_enabled(s: dict[str, Any]) -> bool:
+    return bool(s["ValidateJWT"] or s.get("JWTAudience") or s.get("JWTIssuer") or s.get("JWTPublicKey"))
+
+
+def _server_errors(name: str, s: dict[str, Any], allowed: set[str], host_files: bool) -> list[OAuthPluginError]:
+    path = f"{SECTION}.Servers.{name}"
+    errors: list[OAuthPluginError] = []
+    if not s["VerifySSL"] and not s["AllowInsecureSSL"]:
+        errors.append(OAuthPluginError("SEC-001", "VerifySSL is false but AllowInsecureSSL is not true",
+                                       server=name, key=f"{path}.VerifySSL"))
+    errors += check_headers(s.get("HttpHeaders", {}), name)
+    if legacy_proxy_server(s["Url"]):
+        errors.append(OAuthPluginError("CFG-005", f"Url {safe_url(s['Url'])} is the older plugin's proxy path; "
+                                       "set the real remote DICOMweb URL", server=name, key=f"{path}.Url"))
+    for key in URL_KEYS:
+        if s.get(key):
+            errors += check_url(s[key], key, name, allowed)
+    for key in ("CaBundle", "ServiceAccountKeyFile"):
+        if host_files and s.get(key) and not os.access(s[key], os.R_OK):
+            errors.append(OAuthPluginError("CFG-009", f"{key} {s[key]} is not a readable file",
+                                           server=name, key=f"{path}.{key}"))
+    missing = _missing(s, _resolve(s))
+    if missing:
+        errors.append(OAuthPluginError("CFG-007", f"provider {_resolve(s).provider} needs {', '.join(missing)}",
+                                       server=name, key=path))
+    if _jwt_enabled(s) and not (s.get("JWTPublicKey") or s.get("JwksUri") or s.get("Issuer")):
+        errors.append(OAuthPluginError("CFG-007", "JWT validation needs JWTPublicKey, JwksUri or Issuer (for "
+                                       "discovery)", server=name, key=f"{path}.ValidateJWT"))
+    return errors
+
+
+def _read_key_file(s: dict[str, Any], host_files: bool) -> Optional[str]:
+    if not (host_files and s.get("ServiceAccountKeyFile")):
+        return s.get("ServiceAccountKey")
+    with open(s["ServiceAccountKeyFile"], encoding="utf-8") as f:
+        return f.read()
+
+
+def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_files: bool) -> ServerConfig:
+    r = _resolve(s)
+    res = {**_defaults(schema, "resilience"), **s.get("Resilience", {})}
+    return ServerConfig(
+        name=name, url=s["Url"], provider_type=r.provider,
+        token_endpoint=s.get("TokenEndpoint"), issuer=s.get("Issuer"), tenant_id=s.get("TenantId"),
+        client_id=s.get("ClientId"), client_secret=_opt_secret(s.get("ClientSecret")),
+        client_auth_method=r.auth_method, scope=r.scope, audience=s.get("Audience"), resource=s.get("Resource"),
+        service_account_key=_opt_secret(_read_key_file(s, host_files)), metadata_url=s.get("MetadataUrl"),
+        verify_ssl=s["VerifySSL"], ca_bundle=s.get("CaBundle"),
+        refresh_buffer=float(s["TokenRefreshBufferSeconds"]), token_timeout=float(s["TokenTimeoutSeconds"]),
+        jwt=JwtConfig(enabled=_jwt_enabled(s), audience=s.get("JWTAudience"), issuer=s.get("JWTIssuer"),
+                      algorithms=tuple(s["JWTAlgorithms"]), public_key=s.get("JWTPublicKey"),
+                      jwks_uri=s.get("JwksUri")),
+        resilience=ResilienceConfig(
+            max_retries=res["MaxRetries"], strategy=res["RetryStrategy"],
+            initial_delay=float(res["RetryInitialDelaySeconds"]), multiplier=float(res["RetryMultiplier"]),
+            max_delay=float(res["RetryMaxDelaySeconds"]), max_retry_after=float(res["MaxRetryAfterSeconds"]),
+            breaker_enabled=res["CircuitBreakerEnabled"], breaker_threshold=res["CircuitBreakerThreshold"],
+            breaker_timeout=float(res["CircuitBreakerTimeoutSeconds"])),
+        dicomweb={k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s},
+    )
 
 
 def _opt_secret(v: Optional[str]) -> Optional[Secret]:
     return Secret(v) if v else None
 
 
-def _server(name: str, raw: dict[str, Any], schema: dict[str, Any]) -> ServerConfig:
-    from .providers.detect import detect_provider  # providers import config types
-
-    s = {**_defaults(schema, "server"), **raw}
-    res = {**_defaults(schema, "resilience"), **s.get("Resilience", {})}
-    path = f"{SECTION}.Servers.{name}"
-
-    if not s["VerifySSL"] and not s["AllowInsecureSSL"]:
-        raise OAuthPluginError(
-            "SEC-001", "VerifySSL is false but AllowInsecureSSL is not true",
-            server=name, key=f"{path}.VerifySSL")
-    headers = s.get("HttpHeaders", {})
-    if any(h.lower() == "authorization" for h in headers):
-        raise OAuthPluginError("SEC-006", "HttpHeaders must not set Authorization",
-                               server=name, key=f"{path}.HttpHeaders")
-    if legacy_proxy_server(s["Url"]):
-        raise OAuthPluginError(
-            "CFG-005", f"Url {s['Url']} is the older plugin's proxy path; set the real remote "
-            "DICOMweb URL", server=name, key=f"{path}.Url")
-    _require_https(s["Url"], name, f"{path}.Url")
-    for k in ("TokenEndpoint", "Issuer", "JwksUri"):
-        if s.get(k):
-            _require_https(s[k], name, f"{path}.{k}")
-    if s.get("CaBundle") and not os.path.isfile(s["CaBundle"]):
-        raise OAuthPluginError("CFG-009", f"CaBundle {s['CaBundle']} is not a readable file",
-                               server=name, key=f"{path}.CaBundle")
-
-    provider = s["ProviderType"]
-    if provider == "auto":
-        provider = detect_provider(s.get("TokenEndpoint") or s.get("Issuer"))
-
-    sa_key = s.get("ServiceAccountKey")
-    if s.get("ServiceAccountKeyFile"):
-        try:
-            with open(s["ServiceAccountKeyFile"], encoding="utf-8") as f:
-                sa_key = f.read()
-        except OSError as e:
-            raise OAuthPluginError(
-                "CFG-009", f"cannot read ServiceAccountKeyFile ({e.strerror})",
-                server=name, key=f"{path}.ServiceAccountKeyFile") from None
-
-    auth_method = s.get("ClientAuthMethod") or (
-        "client_secret_post" if provider == "azure" else "client_secret_basic")
-    scope = s.get("Scope")
-    if provider == "azure" and not scope and s.get("Resource"):
-        scope = s["Resource"].rstrip("/") + "/.default"
-
-    missing: list[str] = []
-    if provider in ("generic", "azure"):
-        if not (s.get("TokenEndpoint") or s.get("Issuer") or (provider == "azure" and s.get("TenantId"))):
-            missing.append("TokenEndpoint or Issuer" + (" or TenantId" if provider == "azure" else ""))
-        missing += [k for k in ("ClientId", "ClientSecret") if not s.get(k)]
-        if provider == "azure" and not scope:
-            missing.append("Scope or Resource")
-    elif provider == "azure-managed-identity" and not s.get("Resource"):
-        missing.append("Resource")
-    elif provider == "google" and not sa_key:
-        missing.append("ServiceAccountKeyFile or ServiceAccountKey")
-    if missing:
-        raise OAuthPluginError("CFG-007", f"provider {provider} needs {', '.join(missing)}",
-                               server=name, key=path)
-
-    jwt_enabled = bool(s["ValidateJWT"] or s.get("JWTAudience") or s.get("JWTIssuer") or s.get("JWTPublicKey"))
-    if jwt_enabled and not (s.get("JWTPublicKey") or s.get("JwksUri") or s.get("Issuer")):
-        raise OAuthPluginError(
-            "CFG-007", "JWT validation needs JWTPublicKey, JwksUri or Issuer (for discovery)",
-            server=name, key=f"{path}.ValidateJWT")
-
-    dicomweb: dict[str, Any] = {k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s}
-    return ServerConfig(
-        name=name,
-        url=s["Url"],
-        provider_type=provider,
-        token_endpoint=s.get("TokenEndpoint"),
-        issuer=s.get("Issuer"),
-        tenant_id=s.get("TenantId"),
-        client_id=s.get("ClientId"),
-        client_secret=_opt_secret(s.get("ClientSecret")),
-        client_auth_method=auth_method,
-        scope=scope,
-        audience=s.get("Audience"),
-        resource=s.get("Resource"),
-        service_account_key=_opt_secret(sa_key),
-        metadata_url=s.get("MetadataUrl"),
-        verify_ssl=s["VerifySSL"],
-        ca_bundle=s.get("CaBundle"),
-        refresh_buffer=float(s["TokenRefreshBufferSeconds"]),
-        token_timeout=float(s["TokenTimeoutSeconds"]),
-        jwt=JwtConfig(
-            enabled=jwt_enabled,
-            audience=s.get("JWTAudience"),
-            issuer=s.get("JWTIssuer"),
-            algorithms=tuple(s["JWTAlgorithms"]),
-            public_key=s.get("JWTPublicKey"),
-            jwks_uri=s.get("JwksUri"),
-        ),
-        resilience=ResilienceConfig(
-            max_retries=res["MaxRetries"],
-            strategy=res["RetryStrategy"],
-            initial_delay=float(res["RetryInitialDelaySeconds"]),
-            multiplier=float(res["RetryMultiplier"]),
-            max_delay=float(res["RetryMaxDelaySeconds"]),
-            max_retry_after=float(res["MaxRetryAfterSeconds"]),
-            breaker_enabled=res["CircuitBreakerEnabled"],
-            breaker_threshold=res["CircuitBreakerThreshold"],
-            breaker_timeout=float(res["CircuitBreakerTimeoutSeconds"]),
-        ),
-        dicomweb=dicomweb,
-    )
+# ---------------------------------------------------------------------------------------------
+# The cache
 
 
-def _cache(raw: dict[str, Any], schema: dict[str, Any]) -> CacheConfig:
-    c = {**_defaults(schema, "cache"), **raw}
+def _cache_errors(c: dict[str, Any], defer: bool) -> list[OAuthPluginError]:
     key = f"{SECTION}.Cache"
-    enc = _opt_secret(c.get("EncryptionKey"))
-    if c["Backend"] == "redis":
-        if not c.get("RedisUrl"):
-            raise OAuthPluginError("CFG-008", "Backend redis needs RedisUrl", key=f"{key}.RedisUrl")
-        if enc is None:
-            raise OAuthPluginError("CFG-008", "Backend redis needs EncryptionKey",
-                                   key=f"{key}.EncryptionKey")
-        decode_encryption_key(enc, f"{key}.EncryptionKey")
+    errors = check_redis_url(c["RedisUrl"]) if c.get("RedisUrl") else []
+    if c["Backend"] != "redis":
+        return errors
+    if not c.get("RedisUrl"):
+        errors.append(OAuthPluginError("CFG-008", "Backend redis needs RedisUrl", key=f"{key}.RedisUrl"))
+    enc = c.get("EncryptionKey")
+    if not enc:
+        errors.append(OAuthPluginError("CFG-008", "Backend redis needs EncryptionKey", key=f"{key}.EncryptionKey"))
+    elif not _is_deferred(enc, defer):
+        try:
+            decode_encryption_key(Secret(enc), f"{key}.EncryptionKey")
+        except OAuthPluginError as e:
+            errors.append(e)
+    return errors
+
+
+def _cache(c: dict[str, Any]) -> CacheConfig:
     return CacheConfig(
-        backend=c["Backend"],
-        redis_url=c.get("RedisUrl"),
-        redis_password=_opt_secret(c.get("RedisPassword")),
-        redis_ca_bundle=c.get("RedisCaBundle"),
-        key_prefix=c["KeyPrefix"],
-        encryption_key=enc,
-        lock_timeout=float(c["LockTimeoutSeconds"]),
-    )
+        backend=c["Backend"], redis_url=c.get("RedisUrl"), redis_password=_opt_secret(c.get("RedisPassword")),
+        redis_ca_bundle=c.get("RedisCaBundle"), key_prefix=c["KeyPrefix"],
+        encryption_key=_opt_secret(c.get("EncryptionKey")), lock_timeout=float(c["LockTimeoutSeconds"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The section
+
+
+def _prepare(section: dict[str, Any], environ: Mapping[str, str], defer: bool
+             ) -> tuple[dict[str, Any], list[str], list[OAuthPluginError]]:
+    """Substitution, migration and schema: the section, the migration notes, every error."""
+    errors: list[OAuthPluginError] = []
+    section = substitute_env(section, environ, errors, defer=defer)
+    section, notes, refusals = migrate_legacy(section)
+    return section, notes, errors + refusals + schema_errors(section)
+
+
+def _policy_errors(section: dict[str, Any], schema: dict[str, Any], invalid: list[OAuthPluginError],
+                   defer: bool, host_files: bool) -> list[OAuthPluginError]:
+    """The policy on every part the schema found well-formed, so that one run reports as much
+    as it can."""
+    bad_keys = [e.key for e in invalid if e.key and e.key != SECTION]  # a stray top-level key spoils nothing
+
+    def well_formed(prefix: str) -> bool:
+        return not any(k == prefix or k.startswith(prefix + ".") or prefix.startswith(k + ".") for k in bad_keys)
+
+    errors: list[OAuthPluginError] = []
+    allowed = allowed_hosts(section.get("AllowPrivateHosts", []) if well_formed(f"{SECTION}.AllowPrivateHosts")
+                            else [])
+    if well_formed(f"{SECTION}.Cache"):
+        errors += _cache_errors({**_defaults(schema, "cache"), **section.get("Cache", {})}, defer)
+    for name, raw in section["Servers"].items():
+        if well_formed(f"{SECTION}.Servers.{name}"):
+            errors += _server_errors(name, {**_defaults(schema, "server"), **raw}, allowed, host_files)
+    return errors
+
+
+def check_config(section: Any, environ: Optional[Mapping[str, str]] = None, *, defer: bool = False,
+                 host_files: bool = True) -> tuple[Optional[PluginConfig], list[OAuthPluginError]]:
+    """The checked configuration and no errors, or None and every error found.
+
+    The config compiler calls this with ``defer`` (a ``${VAR}`` the compiler cannot know is left
+    for the service's environment) and without ``host_files`` (files named in the section live on
+    the Orthanc host, not on the controller)."""
+    if not isinstance(section, dict):
+        return None, [OAuthPluginError("CFG-001", "DicomWebOAuth must be an object with a Servers map", key=SECTION)]
+    section, notes, errors = _prepare(section, os.environ if environ is None else environ, defer)
+    if not isinstance(section.get("Servers"), dict):
+        return None, errors
+    schema = load_schema()
+    errors += _policy_errors(section, schema, list(errors), defer, host_files)
+    if errors:
+        return None, errors
+    servers = {name: {**_defaults(schema, "server"), **raw} for name, raw in section["Servers"].items()}
+    cache = {**_defaults(schema, "cache"), **section.get("Cache", {})}
+    rl = {**_defaults(schema, "")["RateLimit"], **section.get("RateLimit", {})}
+    built = {name: _build_server(name, s, schema, host_files) for name, s in servers.items()}
+    insecure = [f"SEC-004 (server '{n}'): TLS verification of the identity provider is DISABLED"
+                for n, srv in built.items() if not srv.verify_ssl]
+    return PluginConfig(
+        servers=built, cache=_cache(cache),
+        rate_limit_requests=int(rl.get("Requests", 10)), rate_limit_window=int(rl.get("WindowSeconds", 60)),
+        log_level=section.get("LogLevel", "info"), warnings=tuple(notes + insecure)), []
 
 
 def load_config(section: Any, environ: Optional[Mapping[str, str]] = None) -> PluginConfig:
-    """Turn the raw DicomWebOAuth value from orthanc.json into a checked ``PluginConfig``."""
-    if not isinstance(section, dict):
-        raise OAuthPluginError("CFG-001", "DicomWebOAuth must be an object with a Servers map",
-                               key=SECTION)
-    section = substitute_env(section, os.environ if environ is None else environ)
-    section, notes = migrate_legacy(section)
-    validate_schema(section)
-    schema = load_schema()
-    for n in notes:
-        _log.warning(kv("config.deprecated", note=n))
-    servers = {name: _server(name, raw, schema) for name, raw in section["Servers"].items()}
-    warnings = list(notes)
-    for srv in servers.values():
-        if not srv.verify_ssl:
-            msg = f"SEC-004 (server '{srv.name}'): TLS verification of the identity provider is DISABLED"
-            _log.warning(msg)
-            warnings.append(msg)
-    rl = {**_defaults(schema, ""), **section}.get("RateLimit") or {}
-    return PluginConfig(
-        servers=servers,
-        cache=_cache(section.get("Cache", {}), schema),
-        rate_limit_requests=int(rl.get("Requests", 10)),
-        rate_limit_window=int(rl.get("WindowSeconds", 60)),
-        log_level=section.get("LogLevel", "info"),
-        warnings=tuple(warnings),
-    )
+    """Turn the raw DicomWebOAuth value from orthanc.json into a checked ``PluginConfig``;
+    a refused section raises ``ConfigRefused`` carrying every error."""
+    cfg, errors = check_config(section, environ)
+    if cfg is None:
+        raise ConfigRefused(errors)
+    for w in cfg.warnings:
+        _log.warning(kv("config.warning", note=w))
+    return cfg

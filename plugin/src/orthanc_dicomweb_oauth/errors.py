@@ -66,8 +66,24 @@ _SPECS = [
     _spec("SEC-005", "Token in the shared cache failed authentication", 200,
           "Every node must use the same Cache.EncryptionKey; a mismatch or tampering makes a node "
           "ignore the shared token and request its own. Check the key and who can write to Redis."),
-    _spec("SEC-006", "Authorization set in HttpHeaders", 500,
-          "Remove Authorization from HttpHeaders; the plugin owns that header."),
+    _spec("SEC-006", "A credential in HttpHeaders", 500,
+          "Remove the header: static headers are written in clear into orthanc.json and Orthanc's "
+          "server definition. The plugin owns Authorization and sends the bearer token; Cookie, "
+          "Proxy-Authorization and headers whose names say key, token, secret, password, auth or "
+          "session are refused too."),
+    _spec("SEC-008", "Credentials or a secret in a URL", 500,
+          "Remove user:password@ and secret query parameters (client_secret, token, key, ...) from "
+          "the URL: the message shows the URL without them.",
+          "Client credentials go in ClientId and ClientSecret, the Redis password in "
+          "Cache.RedisPassword, each through ${VAR} (the collection moves them to the service's "
+          "environment file)."),
+    _spec("SEC-009", "URL host is loopback, private, link-local, unique-local or a metadata endpoint", 500,
+          "Every spelling of an address counts (2130706433, 0x7f000001, 127.1 and ::ffff:127.0.0.1 "
+          "are all 127.0.0.1).",
+          "If the host is deliberate (an identity provider on the imaging network), list it in "
+          "DicomWebOAuth.AllowPrivateHosts; with the collection, in orthanc_oauth_allow_private_hosts.",
+          "DNS names are not resolved when the configuration is checked; an egress firewall or "
+          "proxy guards names that point inwards."),
     # 503 and not 429: Orthanc 1.10 cannot send a 429 from a plugin (the connection is dropped).
     _spec("SEC-007", "Rate limit of the plugin's REST API exceeded", 503,
           "Wait for Retry-After seconds; RateLimit.Requests and RateLimit.WindowSeconds set the "
@@ -120,7 +136,7 @@ _SPECS = [
     _spec("INT-003", "Unknown server name", 404,
           "Use one of the names under DicomWebOAuth.Servers."),
     _spec("INT-004", "HTTP method not allowed on this endpoint", 405,
-          "The Allow header lists the methods the endpoint accepts; see docs/rest-api.md."),
+          "The Allow header lists the methods the endpoint accepts; see docs/orthanc.md (REST API)."),
     _spec("INT-005", "Orthanc refused the DICOMweb server definition", 500,
           "Check that the DICOMweb plugin is loaded before the Python plugin in Plugins and that "
           "DicomWeb.Enable is true; the log line carries Orthanc's answer."),

@@ -17,9 +17,10 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .config import SECTION, PluginConfig, legacy_proxy_server, load_config
+from .config import SECTION, ConfigRefused, PluginConfig, load_config
 from .errors import OAuthPluginError
 from .metrics import Metrics
+from .orthanc_settings import orthanc_conflicts
 from .providers.base import Token
 from .redaction import get_logger, install_handler, kv
 from .rest_api import Response, RestApi
@@ -50,39 +51,6 @@ class OrthancLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def dicomweb_servers(full: dict[str, Any]) -> dict[str, str]:
-    """Name -> URL of the servers in ``DicomWeb.Servers`` (list or object form)."""
-    out = {}
-    servers = (full.get("DicomWeb") or {}).get("Servers") or {}
-    if isinstance(servers, dict):
-        for name, v in servers.items():
-            if isinstance(v, list) and v:
-                out[name] = str(v[0])
-            elif isinstance(v, dict):
-                out[name] = str(v.get("Url", ""))
-    return out
-
-
-def check_orthanc_conflicts(full: dict[str, Any], cfg: PluginConfig) -> None:
-    """Refusals that depend on the rest of Orthanc's configuration."""
-    static = dicomweb_servers(full)
-    for name, url in static.items():
-        if legacy_proxy_server(url):
-            raise OAuthPluginError(
-                "CFG-005", f"DicomWeb.Servers.{name}.Url is the older plugin's proxy path {url}; "
-                f"remove DicomWeb.Servers.{name} and set DicomWebOAuth.Servers.{name}.Url to the "
-                "real remote DICOMweb URL", server=name, key=f"DicomWeb.Servers.{name}.Url")
-    if cfg.servers and (full.get("DicomWeb") or {}).get("ServersInDatabase") is True:
-        raise OAuthPluginError(
-            "SEC-002", "DicomWeb.ServersInDatabase is true: Orthanc would store the bearer tokens "
-            "in plain text in its database", key="DicomWeb.ServersInDatabase")
-    for name in cfg.servers:
-        if name in static:
-            raise OAuthPluginError(
-                "CFG-006", f"'{name}' is defined in DicomWeb.Servers too; remove it there",
-                server=name, key=f"DicomWeb.Servers.{name}")
-
-
 class PluginRuntime:
     """Everything the plugin holds while Orthanc runs."""
 
@@ -100,21 +68,28 @@ class PluginRuntime:
         self._stop = threading.Event()
         self._started = threading.Event()
         self._watchdog: Optional[threading.Thread] = None
+        self.errors: list[OAuthPluginError] = []
         try:
             self.config = load_config(full_config.get(SECTION))
             _log.setLevel(_LEVELS[self.config.log_level])
-            check_orthanc_conflicts(full_config, self.config)
+            conflicts = orthanc_conflicts(full_config, list(self.config.servers))
+            if conflicts:
+                raise ConfigRefused(conflicts)
             self.managers = manager_factory(self.config, self.metrics)
         except OAuthPluginError as e:
-            self.error = e
-            self.managers = {}
-            _log.error(kv("config.refused", code=e.code, error=e.message,
-                          fix=" ".join(e.spec.troubleshooting)))
-            _log.error(kv("plugin.inactive", code="INT-006",
-                          error="no DICOMweb server is defined by the plugin; Orthanc keeps serving"))
+            self._refuse(e)
         for name, m in self.managers.items():
             m.add_listener(self._publisher(name))
         self.rest = RestApi(self)
+
+    def _refuse(self, e: OAuthPluginError) -> None:
+        self.error = e
+        self.errors = list(getattr(e, "errors", [e]))
+        self.managers = {}
+        for err in self.errors:
+            _log.error(kv("config.refused", code=err.code, error=err.message, fix=" ".join(err.spec.troubleshooting)))
+        _log.error(kv("plugin.inactive", code="INT-006",
+                      error="no DICOMweb server is defined by the plugin; Orthanc keeps serving"))
 
     # ------------------------------------------------------------------ status
     def require_active(self) -> None:

@@ -121,6 +121,7 @@ class RestApi:
             "uptime_seconds": round(time.time() - self.rt.started_at, 1),
             "status": self.rt.overall_status(),
             "configuration_error": self.rt.error.to_dict() if self.rt.error else None,
+            "configuration_errors": [e.to_dict() for e in self.rt.errors],
             "warnings": list(self.rt.config.warnings) if self.rt.config else [],
             "cache_backend": self.rt.config.cache.backend if self.rt.config else None,
             "servers": {n: self.rt.server_status(n) for n in sorted(self.rt.managers)},
