@@ -144,8 +144,8 @@ class _Inputs:
 
     def port(self, key: str) -> int:
         value = self.v[key]
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,5}\s*", value):
+            value = int(value)
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
             return value
         self.bad(key, "is not a TCP port", "Use an integer from 1 to 65535.")
