@@ -128,34 +128,11 @@ attempts:
   type: int
 """
 
-import json
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import open_url
-
-
-class Orthanc(object):
-    def __init__(self, module):
-        p = module.params
-        self.base = p["url"].rstrip("/")
-        self.kw = dict(url_username=p["username"], url_password=p["password"], force_basic_auth=bool(p["username"]),
-                       validate_certs=p["validate_certs"], ca_path=p["ca_path"], timeout=p["timeout"],
-                       headers={"Content-Type": "application/json", "Accept": "application/json"})
-
-    def call(self, method, path, body=None):
-        """(status, decoded JSON or None)."""
-        data = json.dumps(body) if body is not None else None
-        try:
-            r = open_url(self.base + path, method=method, data=data, **self.kw)
-            status, raw = r.getcode(), r.read()
-        except HTTPError as e:
-            status, raw = e.code, e.read()
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:
-            return status, None
+from ansible.module_utils.six.moves.urllib.error import URLError
+from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.orthanc_http import OrthancClient
 
 
 def wait_ready(module, orthanc):
@@ -197,7 +174,7 @@ def main():
         required_together=[("username", "password")],
         supports_check_mode=True,
     )
-    orthanc = Orthanc(module)
+    orthanc = OrthancClient.from_params(module.params)
     attempts, status = wait_ready(module, orthanc)
     if status.get("status") == "unready":
         module.fail_json(msg="the plugin did not become ready: %s" % status.get("error"), servers={},
