@@ -16,8 +16,8 @@ description:
     OAuth plugin is configured, when the plugin reports that it accepted its configuration and
     defines every expected server.
   - A configuration the plugin refused fails at once with the plugin's error codes and messages.
-    A server whose identity provider cannot be reached yet is a warning, not a failure: the
-    configuration is good and the plugin defines the server with its first token.
+    A server whose identity provider cannot be reached yet is a warning, not a failure (the
+    configuration is good and the plugin defines the server with its first token).
   - Watches the systemd unit while it waits, so that an Orthanc that exits (a port taken, a
     configuration Orthanc cannot parse) fails the task within a second instead of at the timeout.
   - Changes nothing (C(changed) is always false); runs the same read-only checks in check mode.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any, Optional
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from .addresses import classify_host, host_key, is_valid_host
 from .errors import OAuthPluginError
@@ -19,6 +19,14 @@ _SECRET_NAME = re.compile(r"secret|passw|pwd|token|api[-_]?key|apikey|key$|^key|
                           r"credential|auth|cookie|session|code$", re.IGNORECASE)
 ALWAYS_REFUSED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 METADATA = "a cloud metadata endpoint"
+
+
+def _split(url: str) -> SplitResult:
+    """urlsplit, and a ValueError for a port that is not a number from 0 to 65535 too."""
+    parts = urlsplit(url)
+    if parts.port is None and ":" in parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1]:
+        raise ValueError("empty port")
+    return parts
 
 
 def safe_url(url: str) -> str:
@@ -51,9 +59,8 @@ def check_url(url: str, key: str, name: str, allowed: set[str]) -> list[OAuthPlu
     """Credentials, host validity, private ranges (unless waived) and https."""
     path = f"DicomWebOAuth.Servers.{name}.{key}"
     try:
-        p = urlsplit(url)
+        p = _split(url)
         host = p.hostname or ""
-        _ = p.port
     except ValueError:
         return [OAuthPluginError("CFG-002", "is not a valid URL", server=name, key=path)]
     errors = _credentials_in_url(url, name, path, "use ClientId and ClientSecret (the plugin authenticates) "
@@ -86,8 +93,7 @@ def check_headers(headers: dict[str, Any], name: str) -> list[OAuthPluginError]:
 def check_redis_url(url: str) -> list[OAuthPluginError]:
     key = "DicomWebOAuth.Cache.RedisUrl"
     try:
-        p = urlsplit(url)
-        _ = p.port
+        p = _split(url)
     except ValueError:
         return [OAuthPluginError("CFG-008", "RedisUrl is not a valid URL", key=key)]
     if p.password or any(k.lower() == "password" for k, _v in parse_qsl(p.query)):
