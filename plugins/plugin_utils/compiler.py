@@ -49,9 +49,7 @@ MANAGED_KEYS = frozenset({
     "RemoteAccessAllowed", "AuthenticationEnabled", "RegisteredUsers", "SslEnabled", "SslCertificate",
     "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth", "HttpsCACertificates",
 })
-SERVER_SECRETS = ("ClientSecret", "ServiceAccountKey")
 
-CACHE_SECRETS = ("RedisPassword", "EncryptionKey")
 
 
 @dataclass(frozen=True)
@@ -271,6 +269,16 @@ def _move_secret(holder: dict[str, Any], key: str, var: str, env: dict[str, str]
     holder[key] = "${" + var + "}"
 
 
+def secret_keys(definition: str) -> tuple[str, ...]:
+    """The keys the plugin's schema marks ``x-secret`` in ``$defs/<definition>``: these move to
+    the environment file."""
+    try:
+        schema = plugin_package.module("config").load_schema()
+    except ImportError:
+        return ()  # the judge reports the missing loader, and the result is not ok
+    return tuple(k for k, v in schema["$defs"][definition]["properties"].items() if v.get("x-secret"))
+
+
 def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str],
                    allowed: list[str]) -> Optional[dict[str, Any]]:
     """The DicomWebOAuth section with its secrets moved to the environment, the private hosts
@@ -284,12 +292,12 @@ def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, s
     section = copy.deepcopy(raw)
     servers = section.get("Servers")
     for sname, srv in sorted(servers.items()) if isinstance(servers, dict) else ():
-        for key in SERVER_SECRETS if isinstance(srv, dict) else ():
+        for key in secret_keys("server") if isinstance(srv, dict) else ():
             _move_secret(srv, key, env_name("DWO", sname, key), env, secret_values,
                          f"DicomWebOAuth.Servers.{sname}.{key}")
     cache = section.get("Cache")
     if isinstance(cache, dict):
-        for key in CACHE_SECRETS:
+        for key in secret_keys("cache"):
             _move_secret(cache, key, env_name("DWO_CACHE", key), env, secret_values, f"DicomWebOAuth.Cache.{key}")
     own = section.get("AllowPrivateHosts", [])
     if allowed and isinstance(own, list) and all(isinstance(h, str) for h in own):

@@ -138,6 +138,35 @@ def test_extra_vars_strings_are_read_as_ansible_users_pass_them(var, value):
     assert r.config[key] == {"8180": 8180, " 8043 ": 8043, "false": False, "no": False, "True": True}[value]
 
 
+def test_extra_vars_through_ansible_playbook(tmp_path):
+    """-e passes strings: the filter in a real play reads them as the port and boolean they spell."""
+    from tests.helpers.collection import run_playbook
+
+    out = tmp_path / "compiled.json"
+    play = f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Compile
+      ansible.builtin.set_fact:
+        compiled: "{{{{ hostvars[inventory_hostname] | dicomweb_oauth.orthanc.orthanc_compile }}}}"
+      no_log: true
+    - name: Keep what is safe to show
+      ansible.builtin.copy:
+        content: "{{{{ {{'config': compiled.config, 'findings': compiled.findings}} | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+"""
+    proc = run_playbook(tmp_path, play, args=("-e", "orthanc_dicom_port=8180", "-e", "orthanc_http_port=8043",
+                                              "-e", "orthanc_remote_access_allowed=false",
+                                              "-e", '{"orthanc_users": {"admin": "a-long-unique-password-1"}}'))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads(out.read_text())
+    assert result["findings"] == []
+    assert (result["config"]["DicomPort"], result["config"]["HttpPort"]) == (8180, 8043)
+    assert result["config"]["RemoteAccessAllowed"] is False
+
+
 @pytest.mark.parametrize("var,value", [
     ("orthanc_dicomweb_oauth", {"Servers": ["pacs"]}), ("orthanc_dicomweb_oauth", {"Servers": "pacs"}),
     ("orthanc_dicomweb_oauth", {"Servers": 3}), ("orthanc_dicomweb_oauth", [1]),

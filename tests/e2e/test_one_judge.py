@@ -35,6 +35,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], Optional[str]]] = {
                           "CFG-008"),
     "unknown-resilience-key": ({"ResilienceConfig": {"RetryMaxAttempts": 2, "Jitter": True}}, {}, "CFG-004"),
     "jwt-without-key-source": ({"ValidateJWT": True}, {}, "CFG-007"),
+    # malformed sections that crashed the lint
+    **{f"servers-as-{kind}": ({}, {"Servers": value}, "CFG-002")
+       for kind, value in (("list", ["pacs"]), ("string", "pacs"), ("number", 3))},
     # addresses that reach this host
     **{f"host-{h}": ({"Url": f"https://{h}/dicom-web"}, {}, "SEC-009")
        for h in ("2130706433", "0x7f000001", "127.1", "017700000001", "0177.0.0.1", "0", "[::ffff:127.0.0.1]")},
@@ -67,7 +70,7 @@ def host(case: str) -> str:
 def section(case: str) -> dict[str, Any]:
     server, top, _ = CASES[case]
     srv = {k: v for k, v in {**BASE, **server}.items() if v is not None}
-    return {"Servers": {"pacs": srv}, "RateLimit": {"Requests": 10, "WindowSeconds": 60}, **top}
+    return {"Servers": {"pacs": srv}, "RateLimit": {"Requests": 10, "WindowSeconds": 60}, **top}  # top may replace Servers
 
 
 def plugin_codes(value: Any) -> list[str]:
