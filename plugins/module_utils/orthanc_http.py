@@ -13,6 +13,17 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
 
 
+def connection_argument_spec():
+    """The options of the doc fragment dicomweb_oauth.orthanc.orthanc_connection."""
+    return dict(
+        url=dict(type="str", default="http://127.0.0.1:8042"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+    )
+
+
 class OrthancClient(object):
     def __init__(self, url, username=None, password=None, validate_certs=True, ca_path=None, timeout=30):
         self.base = url.rstrip("/")

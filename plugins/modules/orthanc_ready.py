@@ -8,6 +8,8 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: orthanc_ready
 author: dicomweb_oauth.orthanc maintainers (@dicomweb-oauth)
+extends_documentation_fragment:
+  - dicomweb_oauth.orthanc.orthanc_connection
 version_added: "0.1.0"
 short_description: Wait until Orthanc serves its configuration and the OAuth plugin accepted it
 description:
@@ -22,16 +24,6 @@ description:
     configuration Orthanc cannot parse) fails the task within a second instead of at the timeout.
   - Changes nothing (C(changed) is always false); runs the same read-only checks in check mode.
 options:
-  url:
-    description: Orthanc's REST API root as seen from the managed host.
-    type: str
-    default: http://127.0.0.1:8042
-  username:
-    description: An Orthanc user (C(RegisteredUsers)); leave unset when authentication is off.
-    type: str
-  password:
-    description: Password of I(username).
-    type: str
   name:
     description: The C(Name) Orthanc must report in C(/system); another service on the port never passes.
     type: str
@@ -52,13 +44,14 @@ options:
     description: Seconds to wait in all.
     type: int
     default: 60
-  validate_certs:
-    description: Verify the TLS certificate when I(url) is https.
-    type: bool
-    default: true
-  ca_path:
-    description: CA file for I(url).
-    type: path
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The same read-only checks.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
 notes:
   - The plugin's status endpoint is behind Orthanc's authentication, so I(username) is needed
     whenever authentication is on.
@@ -104,7 +97,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import URLError
-from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.orthanc_http import OrthancClient
+from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.orthanc_http import (
+    OrthancClient,
+    connection_argument_spec,
+)
 
 UNIT_PROPERTIES = ("ActiveState", "SubState", "MainPID", "NRestarts", "Result")
 
@@ -203,16 +199,12 @@ def wait(module, client):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", default="http://127.0.0.1:8042"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
+            connection_argument_spec(),
             name=dict(type="str"),
             plugin=dict(type="bool", default=False),
             servers=dict(type="list", elements="str", default=[]),
             unit=dict(type="str", default="orthanc"),
             timeout=dict(type="int", default=60),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
         ),
         required_together=[("username", "password")],
         supports_check_mode=True,

@@ -8,6 +8,8 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: token_check
 author: dicomweb_oauth.orthanc maintainers (@dicomweb-oauth)
+extends_documentation_fragment:
+  - dicomweb_oauth.orthanc.orthanc_connection
 version_added: "0.1.0"
 short_description: Prove that each OAuth DICOMweb server of a deployed Orthanc gets a token
 description:
@@ -18,16 +20,6 @@ description:
   - Never returns or logs a token. Never changes anything (C(changed) is always false).
   - In check mode only the plugin's status is read (no token is requested, no query is sent).
 options:
-  url:
-    description: Orthanc's REST API root as seen from the host the module runs on.
-    type: str
-    default: http://127.0.0.1:8042
-  username:
-    description: Orthanc user (Orthanc's C(RegisteredUsers)).
-    type: str
-  password:
-    description: Password of I(username).
-    type: str
   servers:
     description: Names to check; default every server the plugin knows.
     type: list
@@ -48,13 +40,6 @@ options:
     description: Seconds for each HTTP request.
     type: int
     default: 60
-  validate_certs:
-    description: Verify Orthanc's TLS certificate when I(url) is https.
-    type: bool
-    default: true
-  ca_path:
-    description: CA bundle for Orthanc's certificate.
-    type: path
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -132,7 +117,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import URLError
-from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.orthanc_http import OrthancClient
+from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.orthanc_http import (
+    OrthancClient,
+    connection_argument_spec,
+)
 
 
 def wait_ready(module, orthanc):
@@ -160,16 +148,12 @@ def wait_ready(module, orthanc):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", default="http://127.0.0.1:8042"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
+            connection_argument_spec(),
             servers=dict(type="list", elements="str"),
             qido=dict(type="bool", default=False),
             retries=dict(type="int", default=30),
             delay=dict(type="float", default=2),
             timeout=dict(type="int", default=60),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
         ),
         required_together=[("username", "password")],
         supports_check_mode=True,
