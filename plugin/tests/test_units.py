@@ -106,6 +106,16 @@ def test_secret_hidden_and_redacted(caplog):
     assert REDACTOR.redact('{"access_token": "zzz-123"}') == '{"access_token": "***"}'
 
 
+def test_probe_delay_grows_to_its_cap_with_jitter():
+    from orthanc_dicomweb_oauth.config import ResilienceConfig
+    from orthanc_dicomweb_oauth.resilience import RetryPolicy
+
+    p = RetryPolicy(ResilienceConfig(initial_delay=0.5, probe_max_delay=4.0), random.Random(7))
+    delays = [p.probe_delay(n) for n in range(8)]
+    bounds = [0.5, 1, 2, 4, 4, 4, 4, 4]
+    assert all(b / 2 <= d <= b for d, b in zip(delays, bounds)), delays
+
+
 @pytest.mark.parametrize("url,expected", [
     ("https://login.microsoftonline.com/t/oauth2/v2.0/token", "azure"),
     ("https://LOGIN.microsoftonline.com./t/oauth2/v2.0/token", "azure"),

@@ -11,7 +11,7 @@ from testenv import IdentityProvider
 
 ENC_KEY = base64.b64encode(b"k" * 32).decode()
 # Every test component listens on loopback: the plugin refuses loopback URLs unless allowed (SEC-009).
-LOOPBACK = ["127.0.0.1"]
+LOOPBACK = ["127.0.0.1", "localhost"]
 
 
 def server_section(idp: IdentityProvider, client_id: str = "orthanc", **extra: Any) -> dict[str, Any]:

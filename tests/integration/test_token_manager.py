@@ -162,6 +162,41 @@ def test_background_refresher_recovers_after_outage_without_restart(idp):
         m.stop()
 
 
+def test_recovery_within_seconds_of_the_providers_return_without_hammering(idp):
+    """A 12 s outage with a 60 s breaker timeout: the refresher probes on its own schedule (one
+    request each, at most ProbeMaxDelaySeconds apart) instead of waiting out the breaker."""
+    idp.set_ttl(6)
+    m = manager(idp, Resilience={"MaxRetries": 1, "RetryInitialDelaySeconds": 0.2, "RetryMaxDelaySeconds": 0.5,
+                                 "CircuitBreakerThreshold": 2, "CircuitBreakerTimeoutSeconds": 60,
+                                 "ProbeMaxDelaySeconds": 2})
+    m.start()
+    try:
+        first = m.get_token()
+        before = idp.token_requests()
+        idp.fail_with(503)
+        time.sleep(12)
+        assert m.status()["circuit_breaker"] == "open" and not m.status()["has_token"]
+        t0 = time.perf_counter()
+        with pytest.raises(OAuthPluginError) as e:
+            m.get_token()  # callers fail fast meanwhile
+        assert e.value.code == "NET-006" and time.perf_counter() - t0 < 0.05
+        outage_requests = idp.token_requests() - before
+        idp.heal()
+        healed = time.monotonic()
+        while not m.status()["has_token"] and time.monotonic() - healed < 10:
+            time.sleep(0.05)
+        recovery = time.monotonic() - healed
+        print(f"\nrecovery {recovery:.2f} s after the provider's return; {outage_requests} token requests "
+              "during a 12 s outage")
+        assert recovery <= 2.5, recovery  # ProbeMaxDelaySeconds 2, plus one request
+        assert m.get_token() != first and m.status()["circuit_breaker"] == "closed"
+        # Before the breaker opened: 2 acquisitions x (1 + MaxRetries 1); then one request per
+        # probe, at least ~1 s apart once the backoff reached its cap: a trickle, not a burst.
+        assert 4 <= outage_requests <= 4 + 14, outage_requests
+    finally:
+        m.stop()
+
+
 def test_retry_after_is_honoured(idp):
     m = manager(idp)
     idp.fail_with(429, retry_after="2", count=1)

@@ -56,6 +56,7 @@ class ResilienceConfig:
     breaker_enabled: bool = True
     breaker_threshold: int = 5
     breaker_timeout: float = 60.0
+    probe_max_delay: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,8 @@ def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_fil
             initial_delay=float(res["RetryInitialDelaySeconds"]), multiplier=float(res["RetryMultiplier"]),
             max_delay=float(res["RetryMaxDelaySeconds"]), max_retry_after=float(res["MaxRetryAfterSeconds"]),
             breaker_enabled=res["CircuitBreakerEnabled"], breaker_threshold=res["CircuitBreakerThreshold"],
-            breaker_timeout=float(res["CircuitBreakerTimeoutSeconds"])),
+            breaker_timeout=float(res["CircuitBreakerTimeoutSeconds"]),
+            probe_max_delay=float(res["ProbeMaxDelaySeconds"])),
         dicomweb={k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s},
     )
 

@@ -31,7 +31,9 @@ _time = time.time
 # short-lived tokens), so a request that starts with it does not arrive with an expired one.
 SAFETY_MARGIN_MAX = 5.0
 
-MISS, REFRESH, FORCE = "miss", "refresh", "force"
+# Why a token is acquired. PROBE is the background refresher testing a provider while the
+# breaker is open: it bypasses the breaker (callers do not) and makes one request, no retries.
+MISS, REFRESH, FORCE, PROBE = "miss", "refresh", "force", "probe"
 
 
 def usable_until(tok: Token) -> float:
@@ -108,7 +110,7 @@ class TokenManager:
             return False
         if reason == MISS:
             return _time() < usable_until(tok)
-        return _time() < self.refresh_at(tok)
+        return _time() < self.refresh_at(tok)  # REFRESH and PROBE
 
     def _wait_budget(self) -> float:
         r = self.server.resilience
@@ -144,11 +146,11 @@ class TokenManager:
         if reason != FORCE or CORRELATION_ID.get() is None:
             new_correlation_id()  # one id per acquisition, unless a REST request already set one
         self.last_attempt_at = _time()
-        if not self.breaker.allow():
+        if reason != PROBE and not self.breaker.allow():
             err = OAuthPluginError(
                 "NET-006", f"circuit breaker open after {self.consecutive_failures} failed "
-                f"acquisitions; next trial in {self.breaker.seconds_until_retry():.0f} s "
-                f"(last error {self.last_result})", server=self.server.name)
+                f"acquisitions (last error {self.last_result}); the plugin probes the identity provider "
+                "in the background and recovers on its first success", server=self.server.name)
             self._count_error(err)
             raise err
         start = time.monotonic()
@@ -188,8 +190,9 @@ class TokenManager:
 
     def _from_shared_or_idp(self, reason: str) -> tuple[Token, str]:
         shared = self.shared
+        retries = 0 if reason == PROBE else self.retry.max_retries
         if shared is None:
-            return self._from_idp(), "idp"
+            return self._from_idp(retries), "idp"
         try:
             if reason != FORCE:
                 tok = self._shared_fresh()
@@ -201,7 +204,7 @@ class TokenManager:
                     tok = None if reason == FORCE else self._shared_fresh()
                     if tok is not None:
                         return tok, "shared"
-                    tok = self._from_idp()
+                    tok = self._from_idp(retries)
                     self._share(tok)
                     return tok, "idp"
                 finally:
@@ -215,7 +218,7 @@ class TokenManager:
                     return tok, "shared"
         except SharedCacheDown:
             self.metrics.shared_cache.labels(self.server.name, "unavailable").inc()
-        tok = self._from_idp()
+        tok = self._from_idp(retries)
         self._share(tok)
         return tok, "idp"
 
@@ -248,7 +251,7 @@ class TokenManager:
         self.metrics.shared_cache.labels(self.server.name, "adopted").inc()
         return tok
 
-    def _from_idp(self) -> Token:
+    def _from_idp(self, retries: int) -> Token:
         attempt = 0
         while True:
             try:
@@ -256,7 +259,7 @@ class TokenManager:
             except OAuthPluginError as e:
                 self._m_fail.inc()
                 delay = None
-                if e.retryable and attempt < self.retry.max_retries and not self._stop.is_set():
+                if e.retryable and attempt < retries and not self._stop.is_set():
                     delay = self.retry.delay(attempt, e.retry_after)
                 if delay is None:
                     raise
@@ -313,8 +316,18 @@ class TokenManager:
             self._thread = None
         self.http.close()
 
+    def _reason(self, tok: Optional[Token]) -> str:
+        """No usable token at all is a miss (first token, or after an outage); a token that is
+        merely due is a refresh; with the breaker open, the refresher probes."""
+        if self.breaker.enabled and self.breaker.state == OPEN:
+            return PROBE
+        if tok is None or _time() >= usable_until(tok):
+            self._m_miss.inc()
+            return MISS
+        return REFRESH
+
     def _run(self) -> None:
-        failures = 0
+        failures = probes = 0
         while not self._stop.is_set():
             tok = self._token
             wait = 0.0 if tok is None else self.refresh_at(tok) - _time()
@@ -322,19 +335,18 @@ class TokenManager:
                 self._wake.wait(wait)
                 self._wake.clear()
                 continue
-            # No usable token at all is a miss (first token, or after an outage); a token that
-            # is merely due is a refresh.
-            reason = MISS if tok is None or _time() >= usable_until(tok) else REFRESH
-            if reason == MISS:
-                self._m_miss.inc()
             try:
-                self._acquire(reason)
-                failures = 0
+                self._acquire(self._reason(tok))
+                failures = probes = 0
             except OAuthPluginError:
                 failures += 1
-                pause = self.retry.delay(min(failures - 1, 8)) or self.retry.backoff(8)
                 if self.breaker.state == OPEN:
-                    pause = max(pause, self.breaker.seconds_until_retry())
+                    # Probe on our own schedule rather than wait out the breaker: recovery
+                    # within ProbeMaxDelaySeconds of the provider's return.
+                    pause = self.retry.probe_delay(probes)
+                    probes += 1
+                else:
+                    pause = self.retry.delay(min(failures - 1, 8)) or self.retry.backoff(8)
                 if tok is not None and usable_until(tok) > _time():
                     # Never sleep past the moment the current token stops being usable.
                     pause = min(pause, max(0.05, usable_until(tok) - _time()))
