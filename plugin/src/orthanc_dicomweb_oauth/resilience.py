@@ -37,7 +37,7 @@ class RetryPolicy:
         """Seconds before background probe number ``probe`` (0-based) while the breaker is open:
         exponential from RetryInitialDelaySeconds, capped at ProbeMaxDelaySeconds, equal jitter.
         One request per probe, so a provider that is down sees a trickle, not a burst."""
-        bound = min(self.cfg.probe_max_delay, self.cfg.initial_delay * (2 ** min(probe, 16)))
+        bound = min(self.cfg.probe_max_delay, self.cfg.initial_delay * 2.0 ** min(probe, 16))
         return bound / 2 + self._rng.uniform(0, bound / 2)
 
     def delay(self, attempt: int, retry_after: Optional[float] = None) -> Optional[float]:
