@@ -159,3 +159,36 @@ def test_refusals_leave_orthanc_serving(make_source, target, idp, case, code):
     assert f"config.refused code={code}" in log
     if case == "unset_variable":
         assert "environment variable is not set" in log
+
+
+ROUTES = {"/dicomweb-oauth/status": "GET", "/dicomweb-oauth/servers": "GET",
+          "/dicomweb-oauth/servers/remote": "GET", "/dicomweb-oauth/servers/remote/test": "POST",
+          "/dicomweb-oauth/metrics": "GET"}
+
+
+def test_every_route_every_method_and_malformed_names(make_source, target, idp):
+    src = make_source()
+    wait_for(lambda: published(src), 10, what="server definition")
+    for path, allowed in ROUTES.items():
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            status, headers, body = src.request(method, path)
+            if method == allowed:
+                assert status == 200 and headers["X-Correlation-Id"], (method, path, status)
+            else:
+                # Orthanc sends 405 itself and allows neither a body nor extra headers on it
+                # (OrthancPluginSendMethodNotAllowed): the Allow header is all there is.
+                assert (status, headers.get("Allow"), body) == (405, allowed, b""), (method, path)
+    for name, ours in (("nope", True), ("x" * 300, True), ("a.b-c_d", True), ("%2E%2E", False),
+                       ("%FF%FE", False), ("a%20b", False), ("%C3%A9", False)):
+        for method, path in (("GET", f"/dicomweb-oauth/servers/{name}"),
+                             ("POST", f"/dicomweb-oauth/servers/{name}/test")):
+            status, headers, body = src.request(method, path)
+            assert status == 404, (name, status, body[:200])
+            err = json.loads(body)
+            if ours:  # printable ASCII: the plugin's own answer, code and correlation id
+                assert err["error"]["code"] == "INT-003" and headers["X-Correlation-Id"] == err["error"][
+                    "correlation_id"], body
+                assert not err["error"]["message"].endswith(("'))", "')")), err["error"]["message"]
+            else:  # not a possible name: Orthanc's own 404 (orthanc-python cannot decode a non-UTF-8 URI)
+                assert err["OrthancError"] == "Unknown resource", body
+    assert src.get("/system")["Name"]

@@ -45,6 +45,10 @@ def load_schema() -> dict[str, Any]:
     return data
 
 
+# A server name as the schema allows it (the REST API checks route names against it).
+SERVER_NAME = re.compile(load_schema()["properties"]["Servers"]["propertyNames"]["pattern"].strip("^$"))
+
+
 @dataclass(frozen=True)
 class ResilienceConfig:
     max_retries: int = 3

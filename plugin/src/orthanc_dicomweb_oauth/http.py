@@ -100,7 +100,8 @@ def _reason(e: Exception) -> str:
     for marker in ("Caused by ", "Failed to establish a new connection: "):
         if marker in text:
             text = text.split(marker, 1)[1]
-    return REDACTOR.redact(text[:200])
+    # urllib3 nests reprs: drop the closing quotes and parentheses they leave behind.
+    return REDACTOR.redact(text[:200].rstrip("')\""))
 
 
 def token_error(server: str, resp: requests.Response) -> OAuthPluginError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import API_VERSION, __version__
+from .config import SERVER_NAME
 from .errors import OAuthPluginError
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .redaction import REDACTOR, get_logger, kv, new_correlation_id
@@ -76,13 +77,16 @@ class RestApi:
         self.limiter = RateLimiter(cfg.rate_limit_requests if cfg else 10,
                                    cfg.rate_limit_window if cfg else 60)
 
-    # Routes: (regex for Orthanc, allowed methods, handler)
+    # Routes: (regex for Orthanc, allowed methods, handler). A name is matched as printable
+    # ASCII only: orthanc-python 4.0 cannot hand a URI that is not UTF-8 to Python and answers
+    # 500 before any callback runs (measured), so such names are left to Orthanc's own 404.
     def routes(self) -> list[tuple[str, str, Callable[..., Response]]]:
+        name = "([!-.0-~]{1,512})"
         return [
             (f"{ROOT}/status", "GET", self.status),
             (f"{ROOT}/servers", "GET", self.servers),
-            (f"{ROOT}/servers/([^/]+)", "GET", self.server),
-            (f"{ROOT}/servers/([^/]+)/test", "POST", self.test),
+            (f"{ROOT}/servers/{name}", "GET", self.server),
+            (f"{ROOT}/servers/{name}/test", "POST", self.test),
             (f"{ROOT}/metrics", "GET", self.metrics),
         ]
 
@@ -109,9 +113,12 @@ class RestApi:
     # ---------------------------------------------------------------------- handlers
     def _manager(self, name: str) -> Any:
         self.rt.require_active()
+        if not SERVER_NAME.fullmatch(name):
+            raise OAuthPluginError("INT-003", f"not a server name: names match {SERVER_NAME.pattern}",
+                                   key="DicomWebOAuth.Servers")
         m = self.rt.managers.get(name)
         if m is None:
-            raise OAuthPluginError("INT-003", f"no server named '{name[:64]}'", key="DicomWebOAuth.Servers")
+            raise OAuthPluginError("INT-003", f"no server named '{name}'", key="DicomWebOAuth.Servers")
         return m
 
     def status(self, cid: str) -> Response:
