@@ -23,7 +23,9 @@ METHODS = {1: "GET", 2: "POST", 3: "PUT", 4: "DELETE"}
 
 
 class _Keys:
-    """The provider's JWKS, fetched again (at most every 2 s) when an unknown key id shows up."""
+    """The provider's JWKS, fetched again (at most every 2 s) when an unknown key id shows up,
+    and whenever it is older than ``KeysMaxAgeSeconds`` (default 2): like a real service, the
+    target stops accepting tokens signed with a key the provider withdrew."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -32,7 +34,8 @@ class _Keys:
 
     def get(self, force: bool = False) -> jwt.PyJWKSet:
         with self.lock:
-            if self.keyset is None or (force and time.monotonic() - self.fetched_at > 2):
+            age = time.monotonic() - self.fetched_at
+            if self.keyset is None or (force and age > 2) or age > float(CFG.get("KeysMaxAgeSeconds", 2)):
                 data = requests.get(CFG["JwksUri"], timeout=5).json()
                 self.keyset = jwt.PyJWKSet.from_dict(data)  # type: ignore[no-untyped-call]
                 self.fetched_at = time.monotonic()

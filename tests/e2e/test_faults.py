@@ -55,3 +55,31 @@ def test_provider_down_30_s_recovers_within_seconds_of_its_return(make_source, t
     assert recovered <= 5, recovered
     st = src.get("/dicomweb-oauth/status")
     assert st["status"] == "ok" and st["servers"]["remote"]["circuit_breaker"] == "closed"
+
+
+def test_signing_key_rotated_without_overlap_recovers_within_seconds(make_source, target, idp):
+    """The provider replaces its signing key and the old one leaves the JWKS at once: the target
+    refuses the cached token from then on. With JWT validation on, the plugin sees the key go
+    (JWKS polled every JwksPollSeconds) and replaces the token before its expiry."""
+    idp.set_ttl(300)
+    src = make_source(oauth_section(idp, target, ValidateJWT=True, JwksUri=idp.jwks_uri))
+    wait_for(lambda: published(src), 10, what="server definition")
+    assert qido_ok(src)
+    requests_before = idp.token_requests()
+    rotated_at = time.monotonic()
+    idp.rotate_key()
+    calls: list[tuple[float, bool]] = []
+    while time.monotonic() - rotated_at < 15:
+        calls.append((time.monotonic() - rotated_at, qido_ok(src)))
+        if calls[-1][1] and any(not ok for _, ok in calls):
+            break
+        time.sleep(0.1)
+    failed = [t for t, ok in calls if not ok]
+    recovered = calls[-1][0] if calls[-1][1] else float("inf")
+    print(f"\nkey rotated without overlap: {len(failed)} of {len(calls)} QIDO calls failed; a new token "
+          f"{recovered:.2f} s after the rotation (token lifetime 300 s)")
+    assert recovered <= 5, recovered
+    assert idp.token_requests() == requests_before + 1  # one replacement, not a storm
+    assert target.access_entries()[-1]["ok"]
+    src.stop()
+    assert "jwks.key_withdrawn server=remote" in src.log()

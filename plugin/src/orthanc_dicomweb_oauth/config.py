@@ -71,6 +71,7 @@ class JwtConfig:
     algorithms: tuple[str, ...] = ("RS256",)
     public_key: Optional[str] = None
     jwks_uri: Optional[str] = None
+    poll_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_fil
         refresh_buffer=float(s["TokenRefreshBufferSeconds"]), token_timeout=float(s["TokenTimeoutSeconds"]),
         jwt=JwtConfig(enabled=_jwt_enabled(s), audience=s.get("JWTAudience"), issuer=s.get("JWTIssuer"),
                       algorithms=tuple(s["JWTAlgorithms"]), public_key=s.get("JWTPublicKey"),
-                      jwks_uri=s.get("JwksUri")),
+                      jwks_uri=s.get("JwksUri"), poll_seconds=float(s["JwksPollSeconds"])),
         resilience=ResilienceConfig(
             max_retries=res["MaxRetries"], strategy=res["RetryStrategy"],
             initial_delay=float(res["RetryInitialDelaySeconds"]), multiplier=float(res["RetryMultiplier"]),

@@ -326,12 +326,34 @@ class TokenManager:
             return MISS
         return REFRESH
 
+    def _check_signing_key(self, tok: Token) -> float:
+        """Replace the token at once if its signing key left the JWKS (a rotation without
+        overlap: the remote server would refuse it from now on). Returns seconds to the next
+        look."""
+        assert self.validator is not None
+        try:
+            if self.validator.key_withdrawn(tok.value):
+                _log.warning(kv("jwks.key_withdrawn", server=self.server.name,
+                                action="replacing the token before its expiry"))
+                self._acquire(FORCE)
+        except OAuthPluginError as e:
+            self._count_error(e)
+            _log.warning(kv("jwks.check_failed", server=self.server.name, code=e.code, error=e.message))
+        return self.validator.poll_interval()
+
     def _run(self) -> None:
         failures = probes = 0
+        next_key_check = 0.0
         while not self._stop.is_set():
             tok = self._token
             wait = 0.0 if tok is None else self.refresh_at(tok) - _time()
             if wait > 0:
+                if self.validator is not None and not self.server.jwt.public_key:
+                    assert tok is not None
+                    if time.monotonic() >= next_key_check:
+                        next_key_check = time.monotonic() + self._check_signing_key(tok)
+                        continue
+                    wait = min(wait, next_key_check - time.monotonic())
                 self._wake.wait(wait)
                 self._wake.clear()
                 continue
