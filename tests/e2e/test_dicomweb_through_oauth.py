@@ -125,18 +125,21 @@ def test_provider_down_then_back(make_source, target, idp):
     assert status in (502, 503) and err["code"] in ("NET-001", "NET-006"), body
     assert err["server"] == "remote" and err["troubleshooting"]
 
-    # Once the last token is no longer usable the definition is withdrawn: DICOMweb calls
-    # fail with Orthanc's own error, never with an expired token.
+    # Once the last token is no longer usable the definition is withdrawn: DICOMweb calls are
+    # refused at once (403) with a log line naming the server and why, never sent with an
+    # expired token.
     wait_for(lambda: not published(src), 15, what="withdrawal")
     st = src.get("/dicomweb-oauth/status")
     assert st["status"] == "degraded"
     assert st["servers"]["remote"]["circuit_breaker"] in ("open", "half-open")
     assert st["servers"]["remote"]["last_result"] in ("NET-001", "NET-006")
     before = len(target.access_entries())
-    status, _, body = src.request("POST", "/dicom-web/servers/remote/stow", {"Resources": [s["study_id"]]})
-    assert status != 200
-    assert b"remote" in body  # Orthanc names the unknown DICOMweb server
+    for path, body in (("stow", {"Resources": [s["study_id"]]}), ("qido", {"Uri": "/studies"}),
+                       ("get", {"Uri": "/studies"}), ("retrieve", {"Resources": [{"Study": s["study_uid"]}]})):
+        status, _, _ = src.request("POST", f"/dicom-web/servers/remote/{path}", body)
+        assert status == 403, path
     assert len(target.access_entries()) == before
+    assert "dicomweb.unavailable server=remote code=NET-00" in src.log()
     assert src.get("/system")["Name"]  # Orthanc keeps serving
 
     idp.start()

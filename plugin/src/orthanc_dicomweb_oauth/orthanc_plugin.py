@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -29,6 +30,7 @@ from .token_manager import TokenManager, build_managers, usable_until
 _log = get_logger()
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 WATCH_INTERVAL = 0.5
+EXPLAIN_EVERY = 5.0  # seconds between two log lines about the same unavailable server
 
 
 class OrthancLogHandler(logging.Handler):
@@ -68,6 +70,9 @@ class PluginRuntime:
         self._stop = threading.Event()
         self._started = threading.Event()
         self._watchdog: Optional[threading.Thread] = None
+        root = str((full_config.get("DicomWeb") or {}).get("Root") or "/dicom-web/").rstrip("/")
+        self._server_call = re.compile(re.escape(root) + r"/servers/([^/]+)/")
+        self._explained: dict[str, float] = {}
         self.errors: list[OAuthPluginError] = []
         try:
             self.config = load_config(full_config.get(SECTION))
@@ -160,6 +165,26 @@ class PluginRuntime:
                 if self._published.get(name) and (tok is None or now >= usable_until(tok)):
                     self._withdraw(name)
 
+    # ------------------------------------------------------------------ calls while unavailable
+    def allow_request(self, uri: str) -> bool:
+        """Orthanc's incoming-request filter. A DICOMweb call through one of our servers while it
+        has no valid token is refused at once (Orthanc answers 403), with a log line that names
+        the server and why, instead of Orthanc's "inexistent server" or a failed STOW job."""
+        m = self._server_call.match(uri)
+        if m is None or m.group(1) not in self.managers or self._published.get(m.group(1)):
+            return True
+        self._explain_unavailable(m.group(1))
+        return False
+
+    def _explain_unavailable(self, name: str) -> None:
+        now = time.monotonic()
+        if now - self._explained.get(name, -EXPLAIN_EVERY) < EXPLAIN_EVERY:
+            return
+        self._explained[name] = now
+        m = self.managers[name]
+        _log.error(kv("dicomweb.unavailable", server=name, code=m.last_result or "TOK-001",
+                      reason=m.last_error or "no token yet", answer="403; GET /dicomweb-oauth/status tells more"))
+
     # ------------------------------------------------------------------ lifecycle
     def on_started(self) -> None:
         self._started.set()
@@ -215,4 +240,12 @@ def register(orthanc: Any) -> PluginRuntime:
             runtime.on_stopped()
 
     orthanc.RegisterOnChangeCallback(on_change)
+
+    def request_filter(uri: str, **req: Any) -> bool:
+        try:
+            return runtime.allow_request(uri)
+        except Exception:  # a filter that raises would refuse every request
+            return True
+
+    orthanc.RegisterIncomingHttpRequestFilter(request_filter)
     return runtime
