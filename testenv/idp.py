@@ -131,5 +131,6 @@ class IdentityProvider:
         self.ttl = ttl
         self._post("/__admin/ttl", {"ttl": ttl})
 
-    def rotate_key(self) -> str:
-        return str(self._post("/__admin/rotate-key")["kid"])
+    def rotate_key(self, overlap: bool = False) -> str:
+        """A new signing key; the old one leaves the JWKS at once, or stays in it (``overlap``)."""
+        return str(self._post("/__admin/rotate-key", {"overlap": overlap})["kid"])

@@ -13,7 +13,8 @@
 //   POST /__admin/fault        {"mode": "none"|"status"|"hang", "status": 500,
 //                               "retry_after": "2", "hang_seconds": 30, "count": N}
 //   POST /__admin/ttl          {"ttl": seconds} lifetime of access tokens issued from now on
-//   POST /__admin/rotate-key   replace the signing key; the old one leaves the JWKS
+//   POST /__admin/rotate-key   replace the signing key; the old one leaves the JWKS, unless
+//                              {"overlap": true}: then it stays published (not used to sign)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -46,7 +47,7 @@ for (const rs of Object.values(cfg.resources)) {
   for (const s of rs.scope.split(' ')) allScopes.add(s);
 }
 
-function buildProvider(signingKey) {
+function buildProvider(signingKey, retiredKeys = []) {
   const provider = new Provider(cfg.issuer, {
     clients: cfg.clients.map((c) => ({
       client_id: c.client_id,
@@ -57,7 +58,8 @@ function buildProvider(signingKey) {
       redirect_uris: [],
       scope: c.scope,
     })),
-    jwks: { keys: [signingKey] },
+    // The first key of a kind signs; retired keys stay in the JWKS for verification only.
+    jwks: { keys: [signingKey, ...retiredKeys] },
     scopes: [...allScopes],
     features: {
       devInteractions: { enabled: false },
@@ -90,7 +92,8 @@ function buildProvider(signingKey) {
   return provider;
 }
 
-let provider = buildProvider(newSigningKey());
+let signingKey = newSigningKey();
+let provider = buildProvider(signingKey);
 let handler = provider.callback();
 
 function basicClientId(header) {
@@ -130,7 +133,8 @@ async function admin(req, res, path) {
   }
   if (path === '/__admin/rotate-key' && req.method === 'POST') {
     const key = newSigningKey();
-    provider = buildProvider(key);
+    provider = buildProvider(key, data.overlap ? [signingKey] : []);
+    signingKey = key;
     handler = provider.callback();
     return sendJson(res, 200, { kid: key.kid });
   }

@@ -36,8 +36,13 @@ class _Keys:
         with self.lock:
             age = time.monotonic() - self.fetched_at
             if self.keyset is None or (force and age > 2) or age > float(CFG.get("KeysMaxAgeSeconds", 2)):
-                data = requests.get(CFG["JwksUri"], timeout=5).json()
-                self.keyset = jwt.PyJWKSet.from_dict(data)  # type: ignore[no-untyped-call]
+                try:
+                    data = requests.get(CFG["JwksUri"], timeout=5).json()
+                    self.keyset = jwt.PyJWKSet.from_dict(data)  # type: ignore[no-untyped-call]
+                except Exception:
+                    if self.keyset is None:
+                        raise
+                    # The provider is unreachable: keep verifying with the keys already known.
                 self.fetched_at = time.monotonic()
             return self.keyset
 
