@@ -89,6 +89,9 @@ def test_molecule_scenario(scenario, image, tmp_path):
         # A check-mode run (with diffs) of the converged host predicts no change.
         check = action_output(out, "check")
         assert re.findall(r"changed=(\d+)", check) == ["0"], check[-3000:]
+    if scenario == "failure":
+        for line in sorted(set(re.findall(r"rollback timing: [^\"]+", out))):
+            print(line)
     if scenario == "cluster":
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
