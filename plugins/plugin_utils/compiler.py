@@ -51,7 +51,6 @@ MANAGED_KEYS = frozenset({
 })
 
 
-
 @dataclass(frozen=True)
 class Finding:
     rule: str
