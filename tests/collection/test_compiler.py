@@ -406,6 +406,29 @@ def test_examples_and_broken_inventory(tmp_path):
     assert "literal-secret-in-inventory" not in out.stdout
 
 
+def test_lint_cli_reports_malformed_variables_without_a_traceback(tmp_path):
+    """The inputs that crashed the CLI: each is a finding, exit 1, no traceback."""
+    inv = tmp_path / "hosts.yml"
+    hosts = {
+        "servers-list.example.org": {"orthanc_dicomweb_oauth": {"Servers": ["pacs"]}},
+        "servers-string.example.org": {"orthanc_dicomweb_oauth": {"Servers": "pacs"}},
+        "servers-number.example.org": {"orthanc_dicomweb_oauth": {"Servers": 3}},
+        "allow-number.example.org": {"orthanc_oauth_allow_private_hosts": 5},
+        "waiver-list-id.example.org": {"orthanc_hardening_waivers": [{"id": ["ORT-001"], "reason": "a list, by mistake"}]},
+    }
+    for hv in hosts.values():
+        hv["orthanc_users"] = {"admin": "a-long-unique-password-1"}
+    inv.write_text(json.dumps({"all": {"hosts": hosts}}))
+    out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py"), "-i", str(inv), "--json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    found = {(f["host"], f["rule"], f["path"]) for f in json.loads(out.stdout)["findings"]}
+    for kind in ("list", "string", "number"):
+        assert (f"servers-{kind}.example.org", "CFG-002", "DicomWebOAuth.Servers") in found
+    assert ("allow-number.example.org", "INPUT", "orthanc_oauth_allow_private_hosts") in found
+    assert ("waiver-list-id.example.org", "INPUT", "orthanc_hardening_waivers[0]") in found
+
+
 def test_host_names_are_checked_before_they_become_file_names(tmp_path):
     inv = tmp_path / "inv.yml"
     inv.write_text("all:\n  hosts:\n    'a/b':\n    '../escape':\n    good.example.org:\n  vars:\n"
