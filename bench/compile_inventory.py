@@ -48,19 +48,37 @@ def write_inventory(directory: Path, hosts: int) -> Path:
     return inv
 
 
+def run_lint(inv: Path, out_dir: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds and peak RSS (MiB) of one offline lint run, process start included."""
+    code = ("import resource, runpy, sys; sys.argv = sys.argv[1:]\n"
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+            "finally:\n    print('peak_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "bin" / "orthanc-config-lint.py"), "-i", str(inv),
+                          "--output-dir", str(out_dir)], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = next((int(line.split()[1]) for line in out.stderr.splitlines() if line.startswith("peak_kib")), 0)
+    return wall, peak / 1024, out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hosts", type=int, default=1000)
+    ap.add_argument("--hosts", type=int, nargs="+", default=[1000, 10000])
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as d:
-        inv = write_inventory(Path(d), args.hosts)
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py"), "-i", str(inv),
-                              "--output-dir", str(Path(d) / "out")], capture_output=True, text=True)
-        wall = time.perf_counter() - t0
+    results = []
+    for hosts in args.hosts:
+        with tempfile.TemporaryDirectory() as d:
+            inv = write_inventory(Path(d), hosts)
+            wall, peak, out = run_lint(inv, Path(d) / "out")
         summary = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-300:]
-        print(f"compile + lint {args.hosts} hosts: {wall:.2f} s wall, process start included "
-              f"(target < 5 s), {args.hosts / wall:.0f} hosts/s; exit {out.returncode}; {summary}")
+        target = 5 * hosts / 1000
+        results.append((hosts, wall, peak))
+        print(f"compile + lint {hosts} hosts (10 groups, host vars every 50): {wall:.2f} s wall (target < "
+              f"{target:.0f} s), {hosts / wall:.0f} hosts/s, peak RSS {peak:.0f} MiB; exit {out.returncode}; {summary}")
+    if len(results) > 1:
+        (h0, w0, m0), (h1, w1, m1) = results[0], results[-1]
+        print(f"growth {h0} -> {h1} hosts ({h1 / h0:.0f}x): time {w1 / w0:.1f}x, peak memory {m1 / m0:.1f}x "
+              "(linear would be at most the host ratio)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -30,7 +29,7 @@ from .token_manager import TokenManager, build_managers, usable_until
 _log = get_logger()
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 WATCH_INTERVAL = 0.5
-EXPLAIN_EVERY = 5.0  # seconds between two log lines about the same unavailable server
+EXPLAIN_EVERY = 30.0  # seconds between two log lines about the same unavailable server
 
 
 class OrthancLogHandler(logging.Handler):
@@ -70,8 +69,6 @@ class PluginRuntime:
         self._stop = threading.Event()
         self._started = threading.Event()
         self._watchdog: Optional[threading.Thread] = None
-        root = str((full_config.get("DicomWeb") or {}).get("Root") or "/dicom-web/").rstrip("/")
-        self._server_call = re.compile(re.escape(root) + r"/servers/([^/]+)/")
         self._explained: dict[str, float] = {}
         self.errors: list[OAuthPluginError] = []
         try:
@@ -164,26 +161,24 @@ class PluginRuntime:
                 tok = m.current()
                 if self._published.get(name) and (tok is None or now >= usable_until(tok)):
                     self._withdraw(name)
+                if not self._published.get(name):
+                    self._explain_unavailable(name)
 
-    # ------------------------------------------------------------------ calls while unavailable
-    def allow_request(self, uri: str) -> bool:
-        """Orthanc's incoming-request filter. A DICOMweb call through one of our servers while it
-        has no valid token is refused at once (Orthanc answers 403), with a log line that names
-        the server and why, instead of Orthanc's "inexistent server" or a failed STOW job."""
-        m = self._server_call.match(uri)
-        if m is None or m.group(1) not in self.managers or self._published.get(m.group(1)):
-            return True
-        self._explain_unavailable(m.group(1))
-        return False
-
+    # ------------------------------------------------------------------ while unavailable
     def _explain_unavailable(self, name: str) -> None:
+        """While a server has no valid token, say so in Orthanc's log every EXPLAIN_EVERY
+        seconds, with the reason: the calls that fail meanwhile get only Orthanc's own answer
+        ("Inexistent server"). A request filter could answer them itself, but it would put a
+        Python call on every request Orthanc serves, and orthanc-python 4.0 answers 500 to any
+        URI that is not UTF-8 once a filter is registered (measured)."""
         now = time.monotonic()
         if now - self._explained.get(name, -EXPLAIN_EVERY) < EXPLAIN_EVERY:
             return
         self._explained[name] = now
         m = self.managers[name]
         _log.error(kv("dicomweb.unavailable", server=name, code=m.last_result or "TOK-001",
-                      reason=m.last_error or "no token yet", answer="403; GET /dicomweb-oauth/status tells more"))
+                      reason=m.last_error or "no token yet",
+                      effect="DICOMweb calls through it fail (Orthanc: Inexistent server) until a token is had"))
 
     # ------------------------------------------------------------------ lifecycle
     def on_started(self) -> None:
@@ -240,12 +235,4 @@ def register(orthanc: Any) -> PluginRuntime:
             runtime.on_stopped()
 
     orthanc.RegisterOnChangeCallback(on_change)
-
-    def request_filter(uri: str, **req: Any) -> bool:
-        try:
-            return runtime.allow_request(uri)
-        except Exception:  # a filter that raises would refuse every request
-            return True
-
-    orthanc.RegisterIncomingHttpRequestFilter(request_filter)
     return runtime
