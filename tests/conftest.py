@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,24 @@ def redis_server(_redis_session: RedisServer) -> Iterator[RedisServer]:
         _redis_session.start()
     redis.Redis.from_url(_redis_session.url).flushall()
     yield _redis_session
+
+
+# Figures that tests measure (recovery times, request counts, scenario durations), printed in a
+# section of their own at the end of the run: pytest -q would hide a passing test's output.
+FIGURES: list[str] = []
+
+
+def report(text: str) -> None:
+    """Record a measured figure for the run's summary (and show it with -s too)."""
+    FIGURES.append(text.strip())
+    print("\n" + text.strip())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("measured figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

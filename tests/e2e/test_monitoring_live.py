@@ -12,7 +12,7 @@ import time
 import pytest
 
 from testenv import PrometheusServer, free_port
-from tests.conftest import STATE_DIR
+from tests.conftest import STATE_DIR, report
 from tests.e2e.conftest import CREDENTIALS, oauth_section, published
 from tests.e2e.test_dicomweb_through_oauth import load_study
 from tests.helpers.collection import ROOT
@@ -104,7 +104,7 @@ def test_dashboard_queries_return_data_and_the_outage_alert_fires(tmp_path, make
         idp.heal()
         wait_for(lambda: OUTAGE_ALERT not in {a["labels"]["alertname"] for a in prom.alerts()}, 30, interval=0.5,
                  what=f"{OUTAGE_ALERT} resolved")
-        print(f"\n{OUTAGE_ALERT} firing {fired_after:.1f} s after the outage began "
+        report(f"{OUTAGE_ALERT} firing {fired_after:.1f} s after the outage began "
               f"(breaker threshold 2, alert hold 3 s, scrape and evaluation every 1 s)")
     finally:
         prom.stop()

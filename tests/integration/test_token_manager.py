@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from orthanc_dicomweb_oauth.errors import OAuthPluginError
 from orthanc_dicomweb_oauth.metrics import Metrics
 from orthanc_dicomweb_oauth.token_manager import TokenManager, build_managers
+from tests.conftest import report
 from tests.helpers.config import metric_value, plugin_config
 
 pytestmark = pytest.mark.real
@@ -186,7 +187,7 @@ def test_recovery_within_seconds_of_the_providers_return_without_hammering(idp):
         while not m.status()["has_token"] and time.monotonic() - healed < 10:
             time.sleep(0.05)
         recovery = time.monotonic() - healed
-        print(f"\nrecovery {recovery:.2f} s after the provider's return; {outage_requests} token requests "
+        report(f"recovery {recovery:.2f} s after the provider's return; {outage_requests} token requests "
               "during a 12 s outage")
         assert recovery <= 2.5, recovery  # ProbeMaxDelaySeconds 2, plus one request
         assert m.get_token() != first and m.status()["circuit_breaker"] == "closed"

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from tests.conftest import report
 from tests.helpers.collection import BIN, ROOT, ansible_env, collections_path
 
 pytestmark = [pytest.mark.real,
@@ -82,7 +83,7 @@ def test_molecule_scenario(scenario, image, tmp_path):
     for value in chosen.values():
         assert value not in out
     times = ", ".join(f"{a} {s} s" for a, s in action_times(out).items())
-    print(f"\nmolecule {scenario}: {total:.0f} s in all; {times}")
+    report(f"molecule {scenario}: {total:.0f} s in all; {times}")
     if scenario == "default":
         # The runs showed diffs (ANSIBLE_DIFF_ALWAYS), orthanc.json's too, and no secret was in them.
         assert "--- before: /etc/orthanc/orthanc.json" in out
@@ -91,8 +92,8 @@ def test_molecule_scenario(scenario, image, tmp_path):
         assert re.findall(r"changed=(\d+)", check) == ["0"], check[-3000:]
     if scenario == "failure":
         for line in sorted(set(re.findall(r"rollback timing: [^\"]+", out))):
-            print(line)
+            report(line)
     if scenario == "cluster":
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
-        print(m.group(0))
+        report(m.group(0))
