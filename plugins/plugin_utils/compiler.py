@@ -268,14 +268,21 @@ def _move_secret(holder: dict[str, Any], key: str, var: str, env: dict[str, str]
     holder[key] = "${" + var + "}"
 
 
+def _plugin_schema() -> dict[str, Any]:
+    """The plugin's own JSON Schema, or {} when its loader cannot be imported here (the judge
+    then reports that, and the result is not ok)."""
+    try:
+        schema: dict[str, Any] = plugin_package.module("config").load_schema()
+    except ImportError:
+        return {}
+    return schema
+
+
 def secret_keys(definition: str) -> tuple[str, ...]:
     """The keys the plugin's schema marks ``x-secret`` in ``$defs/<definition>``: these move to
     the environment file."""
-    try:
-        schema = plugin_package.module("config").load_schema()
-    except ImportError:
-        return ()  # the judge reports the missing loader, and the result is not ok
-    return tuple(k for k, v in schema["$defs"][definition]["properties"].items() if v.get("x-secret"))
+    props = _plugin_schema().get("$defs", {}).get(definition, {}).get("properties", {})
+    return tuple(k for k, v in props.items() if v.get("x-secret"))
 
 
 def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str],
@@ -307,11 +314,8 @@ def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, s
 
 
 def _rate_limit_defaults() -> dict[str, Any]:
-    try:
-        schema = plugin_package.module("config").load_schema()
-    except ImportError:
-        return {}  # the judge reports the missing loader
-    return {k: v["default"] for k, v in schema["properties"]["RateLimit"]["properties"].items()}
+    props = _plugin_schema().get("properties", {}).get("RateLimit", {}).get("properties", {})
+    return {k: v["default"] for k, v in props.items()}
 
 
 def as_orthanc_reads_it(rendered: str, env: dict[str, str]) -> Any:

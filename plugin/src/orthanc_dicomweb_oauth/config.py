@@ -299,9 +299,10 @@ def _server_errors(name: str, s: dict[str, Any], allowed: set[str], host_files: 
         if host_files and s.get(key) and not os.access(s[key], os.R_OK):
             errors.append(OAuthPluginError("CFG-009", f"{key} {s[key]} is not a readable file",
                                            server=name, key=f"{path}.{key}"))
-    missing = _missing(s, _resolve(s))
+    resolved = _resolve(s)
+    missing = _missing(s, resolved)
     if missing:
-        errors.append(OAuthPluginError("CFG-007", f"provider {_resolve(s).provider} needs {', '.join(missing)}",
+        errors.append(OAuthPluginError("CFG-007", f"provider {resolved.provider} needs {', '.join(missing)}",
                                        server=name, key=path))
     if _jwt_enabled(s) and not (s.get("JWTPublicKey") or s.get("JwksUri") or s.get("Issuer")):
         errors.append(OAuthPluginError("CFG-007", "JWT validation needs JWTPublicKey, JwksUri or Issuer (for "

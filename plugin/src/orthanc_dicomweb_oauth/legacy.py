@@ -56,24 +56,27 @@ def legacy_proxy_server(url: Any) -> Optional[str]:
     return m.group(1) if m else None
 
 
-def _rename(d: dict[str, Any], old: str, new: str, path: str, notes: Notes, errors: Errors,
-            server: Optional[str] = None) -> None:
-    if old not in d:
+def _move(src: dict[str, Any], dst: dict[str, Any], old: str, new: str, path: str, notes: Notes, errors: Errors,
+          label: Optional[str] = None, server: Optional[str] = None) -> None:
+    """``src[old]`` (the older plugin's key) to ``dst[new]``; ``label`` is how messages name the
+    new key (default ``new``). Both set is a refusal."""
+    if old not in src:
         return
-    if new in d:
-        errors.append(OAuthPluginError("CFG-004", f"both {old} (older plugin) and {new} are set; remove {old}",
+    label = label or new
+    if new in dst:
+        errors.append(OAuthPluginError("CFG-004", f"both {old} (older plugin) and {label} are set; remove {old}",
                                        server=server, key=f"{path}.{old}"))
         return
-    d[new] = d.pop(old)
-    notes.append(f"{path}.{old} is the older plugin's name: write {new} instead")
+    dst[new] = src.pop(old)
+    notes.append(f"{path}.{old} is the older plugin's name: write {label} instead")
 
 
 def _top_level(out: dict[str, Any], notes: Notes, errors: Errors) -> None:
     if "RateLimitRequests" in out or "RateLimitWindowSeconds" in out:
         rl = out.setdefault("RateLimit", {})
         if isinstance(rl, dict):
-            _rename_into(out, rl, "RateLimitRequests", "Requests", "RateLimit", notes, errors)
-            _rename_into(out, rl, "RateLimitWindowSeconds", "WindowSeconds", "RateLimit", notes, errors)
+            for old, new in (("RateLimitRequests", "Requests"), ("RateLimitWindowSeconds", "WindowSeconds")):
+                _move(out, rl, old, new, SECTION, notes, errors, label=f"RateLimit.{new}")
     level = out.get("LogLevel")
     if isinstance(level, str) and level not in LOG_LEVELS.values() and level.lower() in LOG_LEVELS:
         out["LogLevel"] = LOG_LEVELS[level.lower()]
@@ -92,25 +95,14 @@ def _top_level(out: dict[str, Any], notes: Notes, errors: Errors) -> None:
         notes.append(f"{SECTION}.ResilienceConfig applies to every server: write Resilience in each server")
 
 
-def _rename_into(out: dict[str, Any], target: dict[str, Any], old: str, new: str, where: str,
-                 notes: Notes, errors: Errors) -> None:
-    if old not in out:
-        return
-    if new in target:
-        errors.append(OAuthPluginError("CFG-004", f"both {old} and {where}.{new} are set; remove {old}",
-                                       key=f"{SECTION}.{old}"))
-        return
-    target[new] = out.pop(old)
-    notes.append(f"{SECTION}.{old} is the older plugin's name: write {where}.{new} instead")
-
-
 def _cache(out: dict[str, Any], notes: Notes, errors: Errors) -> None:
     keys = [k for k in ("CacheType", "CacheBackend", "RedisUrl") if k in out]
     if keys:
         cache = out.setdefault("Cache", {})
         if isinstance(cache, dict):
             for k in keys:
-                _rename_into(out, cache, k, "RedisUrl" if k == "RedisUrl" else "Backend", "Cache", notes, errors)
+                new = "RedisUrl" if k == "RedisUrl" else "Backend"
+                _move(out, cache, k, new, SECTION, notes, errors, label=f"Cache.{new}")
     if "Redis" in out:
         block = out.pop("Redis")
         b = block if isinstance(block, dict) else {}
@@ -177,8 +169,8 @@ def _provider_type(name: str, srv: dict[str, Any], notes: Notes, errors: Errors)
 
 def _server_values(name: str, srv: dict[str, Any], notes: Notes, errors: Errors) -> None:
     path = f"{SECTION}.Servers.{name}"
-    _rename(srv, "DicomWebRoot", "Url", path, notes, errors, name)
-    _rename(srv, "RefreshBufferSeconds", "TokenRefreshBufferSeconds", path, notes, errors, name)
+    _move(srv, srv, "DicomWebRoot", "Url", path, notes, errors, server=name)
+    _move(srv, srv, "RefreshBufferSeconds", "TokenRefreshBufferSeconds", path, notes, errors, server=name)
     algs = srv.get("JWTAlgorithms")
     if isinstance(algs, str):
         srv["JWTAlgorithms"] = [a for a in re.split(r"[\s,]+", algs) if a]
