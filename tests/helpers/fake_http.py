@@ -25,7 +25,8 @@ class Request:
     form: dict[str, list[str]] = field(default_factory=dict)
 
 
-Handler = Callable[[Request], tuple[int, dict[str, Any]]]
+# (status, JSON answer) or (status, JSON answer, extra headers); a 304 is sent without a body.
+Handler = Callable[[Request], tuple[Any, ...]]
 
 
 class FakeServer:
@@ -43,12 +44,14 @@ class FakeServer:
                               {k.lower(): v for k, v in self.headers.items()}, parse_qs(body))
                 outer.requests.append(req)
                 try:
-                    status, answer = outer.handler(req)
+                    status, answer, *more = outer.handler(req)
                 except AssertionError as e:  # reported again by __exit__ in the test's thread
                     outer.failures.append(e)
-                    status, answer = 400, {"error": "invalid_request", "error_description": "check failed"}
-                data = json.dumps(answer).encode()
+                    status, answer, more = 400, {"error": "invalid_request", "error_description": "check failed"}, []
+                data = b"" if status == 304 else json.dumps(answer).encode()
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

@@ -189,3 +189,44 @@ def test_generic_form_carries_scope_audience_and_resource():
                          "ClientSecret": "secret-value", "ClientAuthMethod": "client_secret_post", "Scope": "read",
                          "Audience": "https://api.example", "Resource": "https://dicom.example/"})
         assert m.get_token() == "form-token-123456"
+
+
+def test_jwks_poll_is_conditional_and_honours_max_age(tmp_path):
+    """The key-rotation watch: ETag/If-None-Match, 304 keeps the keys, max-age lengthens the
+    interval (capped), and a withdrawn key is seen. (The real provider sends neither header.)"""
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from orthanc_dicomweb_oauth.http import HttpClient
+    from orthanc_dicomweb_oauth.jwt_validation import MAX_POLL_INTERVAL, JwtValidator
+
+    keys = {kid: rsa.generate_private_key(public_exponent=65537, key_size=2048) for kid in ("k1", "k2")}
+
+    def jwk(kid):
+        return {**json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(keys[kid].public_key())), "kid": kid,
+                "use": "sig", "alg": "RS256"}
+
+    state = {"kids": ["k1"], "etag": '"v1"', "max_age": "60"}
+
+    def handler(req: Request):
+        if req.headers.get("if-none-match") == state["etag"]:
+            return 304, {}, {"ETag": state["etag"], "Cache-Control": f"max-age={state['max_age']}"}
+        return 200, {"keys": [jwk(k) for k in state["kids"]]}, {"ETag": state["etag"],
+                                                               "Cache-Control": f"max-age={state['max_age']}"}
+
+    token = pyjwt.encode({"sub": "x", "exp": 9999999999}, keys["k1"], algorithm="RS256", headers={"kid": "k1"})
+    with FakeServer(handler) as fake:
+        cfg = load_config({"Servers": {"s": {"Url": "https://pacs.example.org/x", "TokenEndpoint": f"{fake.url}/t",
+                                             "ClientId": "c", "ClientSecret": "secret-value", "ValidateJWT": True,
+                                             "JwksUri": f"{fake.url}/jwks"}},
+                           "AllowPrivateHosts": LOOPBACK}, environ={})
+        v = JwtValidator(cfg.servers["s"], HttpClient("s"), None)
+        assert v.key_withdrawn(token) is False and v.poll_interval() == 60
+        assert v.key_withdrawn(token) is False  # answered 304: the keys are kept
+        assert fake.requests[-1].headers["if-none-match"] == '"v1"'
+        state.update(kids=["k2"], etag='"v2"', max_age="100000")
+        assert v.key_withdrawn(token) is True
+        assert v.poll_interval() == MAX_POLL_INTERVAL
+        state["max_age"] = "0"
+        v.key_withdrawn(token)
+        assert v.poll_interval() == cfg.servers["s"].jwt.poll_seconds == 3
