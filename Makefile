@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STATE := .testenv
 
-.PHONY: help demo demo-clean deps lint sanity docs docs-check test test-unit test-integration bench clean-state
+.PHONY: help demo demo-clean deps lint sanity docs docs-check changelog test test-unit test-integration bench clean-state
 
 help:
 	@echo "make demo    set up everything (Debian 12, root), deploy the demo stack with site.yml"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint    ruff, mypy, generated-docs check, ansible-lint (production profile)"
 	@echo "make sanity  ansible-test sanity for the lowest and highest ansible-core declared"
 	@echo "make docs    regenerate the generated docs"
+	@echo "make changelog  CHANGELOG.md from changelogs/ (antsibull-changelog; add a fragment per change)"
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -32,6 +33,7 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(MAKE) --no-print-directory docs-check
+	$(VENV)/bin/antsibull-changelog lint
 	PATH=$(CURDIR)/.testenv/ansible-lint/bin:$$PATH .testenv/ansible-lint/bin/ansible-lint --nocolor -q
 
 sanity: deps
@@ -44,6 +46,9 @@ docs:
 	$(PY) bin/orthanc-config-lint.py --rules-markdown > docs/hardening.md
 	$(PY) scripts/role_docs.py
 	$(PY) scripts/dashboard_docs.py
+
+changelog:
+	$(VENV)/bin/antsibull-changelog generate
 
 docs-check:
 	@diff -u docs/errors.md <(PYTHONPATH=plugin/src $(PY) -m orthanc_dicomweb_oauth.errors) \

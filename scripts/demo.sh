@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # make demo: on a fresh Debian 12 machine (root), installs what is needed, starts one fresh
-# Debian 12 container (podman, systemd) named dwo-demo, deploys the whole stack to it with
+# Debian 13 container (podman, systemd) named dwo-demo (DEMO_RELEASE=bookworm: Debian 12), deploys the whole stack to it with
 # site.yml and the embedded default inventory (inventories/demo), then proves it works
 # (playbooks/demo_verify.yml). The container stays up to explore; `make demo-clean` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=dwo-demo
 bash scripts/bootstrap.sh
-image=$(bash scripts/build-image.sh | tail -n 1)
+release="${DEMO_RELEASE:-trixie}"
+image=$(bash scripts/build-image.sh "$release" | tail -n 1)
 podman rm -f "$name" >/dev/null 2>&1 || true
-podman run -d --name "$name" --hostname "$name" --runtime runc --systemd=always \
+# CAP_SYS_ADMIN as PID 1 has on a real host: Debian 13's systemd needs it to apply the
+# server role's hardening drop-in (see docs/testing.md).
+podman run -d --name "$name" --hostname "$name" --runtime runc --systemd=always --cap-add SYS_ADMIN \
   --ulimit nofile=20000:20000 --ulimit nproc=30000:30000 "$image" /sbin/init >/dev/null
 for _ in $(seq 120); do
   state=$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)
@@ -25,7 +28,7 @@ export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_CALLBACK_RESULT_F
 export PATH="$PWD/.venv/bin:$PATH"
 start=$(date +%s)
 ansible-playbook -i inventories/demo site.yml
-echo "demo: site.yml converged in $(( $(date +%s) - start )) s"
+echo "demo: site.yml converged on $release in $(( $(date +%s) - start )) s"
 ansible-playbook -i inventories/demo playbooks/demo_verify.yml
 cat <<MSG
 

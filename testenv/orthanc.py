@@ -3,13 +3,21 @@
 ``OrthancServer.source(...)`` runs the plugin from this repository with Debian's python3-*
 libraries (the install path the oauth_plugin role uses); ``OrthancServer.target(...)`` is the
 protected remote DICOMweb server whose filter accepts only valid bearer JWTs.
-Both listen on loopback ports with RemoteAccessAllowed false and the DICOM port disabled."""
+Both listen on loopback ports with RemoteAccessAllowed false and the DICOM port disabled.
+
+Which Orthanc: this machine's (Debian 12: orthanc 1.10.1, orthanc-python 4.0), or, with
+``DWO_ORTHANC_RELEASE=trixie``, Debian 13's (orthanc 1.12.7, orthanc-python 5.0 on Python 3.13)
+in a container of the image scripts/build-orthanc-image.sh makes. The container shares this
+machine's network (its Orthanc listens on the same loopback ports and reaches the provider and
+Redis there) and sees this repository and the state directory at the same paths."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +30,28 @@ PLUGIN_SCRIPT = ROOT / "plugin" / "src" / "dicomweb_oauth_plugin.py"
 FILTER_SCRIPT = Path(__file__).resolve().parent / "orthanc_target" / "jwt_filter.py"
 ORTHANC = "/usr/sbin/Orthanc"
 PLUGINS_DIR = "/usr/share/orthanc/plugins"
+HOST_RELEASE = "bookworm"
+RELEASE = os.environ.get("DWO_ORTHANC_RELEASE", HOST_RELEASE)
+
+
+@functools.cache
+def orthanc_image(release: str) -> str:
+    """The tag of the Orthanc image of a Debian release (built once, then cached by podman)."""
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "build-orthanc-image.sh"), release],
+                         capture_output=True, text=True, check=True, timeout=900).stdout
+    return out.strip().splitlines()[-1]
+
+
+def _container_argv(name: str, mounts: list[Path], env_names: list[str], argv: list[str]) -> list[str]:
+    """`podman run` of argv in the release's Orthanc image. The environment is passed by name
+    (podman copies the values from its own): a secret never appears in a command line."""
+    cmd = ["podman", "run", "--rm", "--name", name, "--network", "host", "--stop-signal", "TERM",
+           "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=30000:30000"]
+    for m in mounts:
+        cmd += ["-v", f"{m}:{m}"]
+    for e in env_names:
+        cmd += ["-e", e]
+    return [*cmd, orthanc_image(RELEASE), *argv]
 
 
 class OrthancServer:
@@ -36,9 +66,14 @@ class OrthancServer:
         self.python_script = python_script
         cfg = self.dir / "orthanc.json"
         self.config_file = cfg
-        self.process = ManagedProcess(
-            "orthanc", self.dir, [ORTHANC, "--verbose", str(cfg)], ready=self._ready,
-            env={**os.environ, **(env or {})})
+        argv = [ORTHANC, "--verbose", str(cfg)]
+        self.container: Optional[str] = None
+        if RELEASE != HOST_RELEASE:
+            self.container = f"dwo-orthanc-{name}-{self.port}"
+            mounts = sorted({ROOT, Path(state_dir).resolve(), Path("/tmp")})
+            argv = _container_argv(self.container, mounts, sorted(env or {}), argv)
+        self.process = ManagedProcess("orthanc", self.dir, argv, ready=self._ready,
+                                      env={**os.environ, **(env or {})})
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -102,11 +137,14 @@ class OrthancServer:
 
     def start(self) -> OrthancServer:
         self.write_config()
-        self.process.start(timeout=30)
+        self.process.start(timeout=60 if self.container else 30)
         return self
 
     def stop(self) -> None:
         self.process.stop()
+        if self.container:  # gone with its process unless that had to be killed
+            subprocess.run(["podman", "rm", "--force", "--ignore", "--time", "0", self.container],
+                           capture_output=True, timeout=60)
 
     def running(self) -> bool:
         return self.process.running()

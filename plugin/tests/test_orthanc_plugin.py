@@ -81,3 +81,35 @@ def test_missing_section_is_refused_not_fatal():
 def test_dicomweb_servers_both_forms():
     assert dicomweb_servers({"DicomWeb": {"Servers": {"a": ["http://a/"], "b": {"Url": "http://b/"}}}}) == {
         "a": "http://a/", "b": "http://b/"}
+
+
+class _Output404:
+    """A RestOutput whose SendHttpStatus parses its arguments as one orthanc-python release does
+    (4.0: status, str, length; 4.2 and later: status, body); the wrong form is a TypeError."""
+
+    def __init__(self, with_length: bool) -> None:
+        self.with_length = with_length
+        self.sent: list[tuple[int, str]] = []
+        self.headers: dict[str, str] = {}
+
+    def SetHttpHeader(self, k: str, v: str) -> None:  # noqa: N802 - orthanc-python's name
+        self.headers[k] = v
+
+    def SendHttpStatus(self, status: int, body: str, *length: int) -> None:  # noqa: N802
+        if (len(length) == 1) != self.with_length:
+            raise TypeError("Bad types for the arguments")
+        self.sent.append((status, body))
+
+
+def test_error_answers_under_either_orthanc_python(monkeypatch):
+    from orthanc_dicomweb_oauth import orthanc_plugin
+    from orthanc_dicomweb_oauth.rest_api import Response
+
+    for with_length in (True, False):
+        monkeypatch.setattr(orthanc_plugin, "_status_with_length", None)
+        out = _Output404(with_length)
+        for _ in range(2):  # the form learnt on the first answer is the one used after
+            orthanc_plugin._answer(out, Response(404, b'{"error": "x"}', "application/json"))
+        assert out.sent == [(404, '{"error": "x"}')] * 2
+        assert orthanc_plugin._status_with_length is with_length
+        assert out.headers["Content-Type"] == "application/json"

@@ -9,12 +9,14 @@ from typing import Any, Callable, Optional
 import pytest
 
 from testenv import IdentityProvider
-from testenv.orthanc import OrthancServer
-from tests.conftest import STATE_DIR
+from testenv.orthanc import RELEASE, OrthancServer
+from tests.conftest import STATE_DIR, report
 from tests.helpers.config import LOOPBACK
 from tests.helpers.idp_resources import DICOM_AUDIENCE
 
 CREDENTIALS = ("admin", "orthanc-test-pw-31d8")
+# The Orthanc and orthanc-python each Debian release ships (testenv.orthanc.RELEASE picks one).
+RELEASE_VERSIONS = {"bookworm": ("1.10.", "4.0"), "trixie": ("1.12.", "5.")}
 _counter = itertools.count()
 
 
@@ -23,6 +25,10 @@ def target(_idp_session: IdentityProvider) -> Iterator[OrthancServer]:
     t = OrthancServer.target(STATE_DIR, "target", _idp_session.jwks_uri, DICOM_AUDIENCE, _idp_session.issuer)
     t.stop()
     t.start()
+    orthanc, python = t.get("/system")["Version"], t.get("/plugins/python")["Version"]
+    report(f"end-to-end tests on Debian {RELEASE}'s orthanc {orthanc} with orthanc-python {python}")
+    want_orthanc, want_python = RELEASE_VERSIONS[RELEASE]
+    assert orthanc.startswith(want_orthanc) and python.startswith(want_python), (RELEASE, orthanc, python)
     try:
         yield t
     finally:

@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import oauth_section, published
+from tests.helpers.collection import GALAXY_VERSION
 from tests.helpers.wait import wait_for
 
 pytestmark = pytest.mark.real
@@ -40,7 +41,7 @@ def test_rest_api_metrics_and_no_secret_anywhere(make_source, target, idp):
         return headers, (json.loads(body) if body[:1] in (b"{", b"[") else body)
 
     _, st = call("GET", "/dicomweb-oauth/status", 200)
-    assert st["plugin_version"] == "0.1.0" and st["api_version"] == 1 and st["uptime_seconds"] >= 0
+    assert st["plugin_version"] == GALAXY_VERSION and st["api_version"] == 1 and st["uptime_seconds"] >= 0
     assert st["status"] == "ok" and st["configuration_error"] is None
     r = st["servers"]["remote"]
     assert r["has_token"] and 290 < r["seconds_to_expiry"] <= 300 and r["circuit_breaker"] == "closed"

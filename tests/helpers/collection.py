@@ -11,8 +11,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Optional
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# The one place the version is written.
+GALAXY_VERSION = str(yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"])
 
 
 def plugin_utils() -> ModuleType:

@@ -1,9 +1,12 @@
-"""The molecule scenarios of extensions/molecule on fresh Debian 12 hosts (podman containers
-booting systemd, from the image scripts/build-image.sh makes with debootstrap).
+"""The molecule scenarios of extensions/molecule on fresh Debian 12 and 13 hosts (podman
+containers booting systemd, from the images scripts/build-image.sh makes with debootstrap).
 
-Each scenario asserts its own behaviour (see its molecule.yml); this test chooses fresh secrets,
-runs `molecule test`, and checks that no secret reached molecule's or Ansible's output. It prints
-the time of each action (first converge, idempotent second run...)."""
+They deploy the collection the way users get it: `ansible-galaxy collection build`, then
+`ansible-galaxy collection install` into an empty path, and a user's own playbook (written here,
+outside the repository) that names the roles by FQCN. Each scenario asserts its own behaviour
+(see its molecule.yml); this test chooses fresh secrets, runs `molecule test`, and checks that no
+secret reached molecule's or Ansible's output. It prints the time of each action (first
+converge, idempotent second run, check mode...)."""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ import secrets
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import report
-from tests.helpers.collection import BIN, ROOT, ansible_env, collections_path
+from tests.helpers.collection import BIN, ROOT, ansible_env
 
 pytestmark = [pytest.mark.real,
               pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")]
@@ -47,22 +51,76 @@ def action_times(out: str) -> dict[str, int]:
     return times
 
 
+# A user's playbook: the roles by FQCN from the installed collection. The demo role takes its
+# provider and filter from this checkout (they are test components, not in the collection).
+USER_PLAYBOOK = """---
+- name: Demo services
+  hosts: demo_services
+  become: true
+  roles:
+    - role: dicomweb_oauth.orthanc.demo
+      vars:
+        demo_idp_source: {root}/testenv/idp
+        demo_target_filter_source: {root}/testenv/orthanc_target/jwt_filter.py
+
+- name: Orthanc with OAuth2 for its DICOMweb client
+  hosts: orthanc
+  become: true
+  roles:
+    - role: dicomweb_oauth.orthanc.server
+    - role: dicomweb_oauth.orthanc.oauth_plugin
+    - role: dicomweb_oauth.orthanc.config
+
+- name: Monitoring
+  hosts: monitoring
+  become: true
+  roles:
+    - role: dicomweb_oauth.orthanc.monitoring
+"""
+
+
 @pytest.fixture(scope="module")
-def image() -> str:
-    return subprocess.run(["bash", str(ROOT / "scripts" / "build-image.sh")], capture_output=True, text=True,
-                          check=True, timeout=900).stdout.strip().splitlines()[-1]
+def images() -> list[str]:
+    return [subprocess.run(["bash", str(ROOT / "scripts" / "build-image.sh"), release], capture_output=True,
+                           text=True, check=True, timeout=900).stdout.strip().splitlines()[-1]
+            for release in ("bookworm", "trixie")]
+
+
+@pytest.fixture(scope="module")
+def user_setup(tmp_path_factory) -> tuple[Path, Path]:
+    """(collections path with the installed tarball, the user's playbook), both outside the clone."""
+    tmp = tmp_path_factory.mktemp("user")
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(tmp)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stdout + build.stderr
+    tarball = next(tmp.glob("dicomweb_oauth-orthanc-*.tar.gz"))
+    colls = tmp / "collections"
+    inst = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(colls)],
+                          capture_output=True, text=True, timeout=300, env=ansible_env(colls))
+    assert inst.returncode == 0, inst.stdout + inst.stderr
+    installed = colls / "ansible_collections" / "dicomweb_oauth" / "orthanc"
+    assert (installed / "MANIFEST.json").is_file() and not installed.is_symlink()
+    playbook = tmp / "playbooks" / "orthanc.yml"
+    playbook.parent.mkdir()
+    playbook.write_text(USER_PLAYBOOK.format(root=ROOT))
+    return colls, playbook
 
 
 @pytest.mark.timeout(1800)
-@pytest.mark.parametrize("scenario", ["default", "failure", "cluster"])
-def test_molecule_scenario(scenario, image, tmp_path):
+# default: once per release; failure: Debian 13; cluster: one node on each release.
+@pytest.mark.parametrize(("scenario", "release"), [("default", "bookworm"), ("default", "trixie"),
+                                                   ("failure", "trixie"), ("cluster", "mixed")])
+def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     chosen = {
         "DWO_TEST_ADMIN_PASSWORD": "adm-" + secrets.token_hex(12),
         "DWO_TEST_CLIENT_SECRET": "cs-" + secrets.token_hex(16),
         "DWO_TEST_REDIS_PASSWORD": "rp-" + secrets.token_hex(12),
         "DWO_TEST_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
-    env = ansible_env(collections_path(tmp_path), chosen)
+    colls, playbook = user_setup
+    env = ansible_env(colls, chosen)
+    env["DWO_CONVERGE_PLAYBOOK"] = str(playbook)
+    env["DWO_RELEASE"] = release
     env.pop("ANSIBLE_REMOTE_TEMP")  # the containers' own /tmp, not a path of this machine
     env.pop("ANSIBLE_PYTHON_INTERPRETER")  # each inventory names the hosts' python3
     env.pop("ANSIBLE_STDOUT_CALLBACK")
@@ -83,7 +141,7 @@ def test_molecule_scenario(scenario, image, tmp_path):
     for value in chosen.values():
         assert value not in out
     times = ", ".join(f"{a} {s} s" for a, s in action_times(out).items())
-    report(f"molecule {scenario}: {total:.0f} s in all; {times}")
+    report(f"molecule {scenario} ({release}): {total:.0f} s in all; {times}")
     if scenario == "default":
         # The runs showed diffs (ANSIBLE_DIFF_ALWAYS), orthanc.json's too, and no secret was in them.
         assert "--- before: /etc/orthanc/orthanc.json" in out

@@ -212,8 +212,30 @@ def _answer(output: Any, r: Response) -> None:
         output.SendMethodNotAllowed(r.allowed)
     else:
         output.SetHttpHeader("Content-Type", r.content_type)
-        # orthanc-python 4.0 binds this as (status, str body, length): "Hsk".
-        output.SendHttpStatus(r.status, r.body.decode("utf-8"), len(r.body))
+        _send_status(output, r.status, r.body)
+
+
+# How this orthanc-python binds SendHttpStatus, learnt on the first error answer. No form is
+# accepted by both releases we support (measured): 4.0 (Debian 12) parses (status, str, length),
+# 4.2 and later (Debian 13 has 5.0) parse (status, body). Each refuses the other form with a
+# TypeError while parsing its arguments, before anything is sent, so trying is safe.
+_status_with_length: Optional[bool] = None
+
+
+def _send_status(output: Any, status: int, body: bytes) -> None:
+    global _status_with_length
+    text = body.decode("utf-8")
+    if _status_with_length is None:
+        try:
+            output.SendHttpStatus(status, text)
+            _status_with_length = False
+            return
+        except TypeError:
+            _status_with_length = True
+    if _status_with_length:
+        output.SendHttpStatus(status, text, len(body))
+    else:
+        output.SendHttpStatus(status, text)
 
 
 def register(orthanc: Any) -> PluginRuntime:

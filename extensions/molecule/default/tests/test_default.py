@@ -32,7 +32,7 @@ def test_services(host, name):
     ("/etc/orthanc/orthanc.json.last-good", "root", "orthanc", 0o640),
     ("/usr/lib/orthanc-dicomweb-oauth/dicomweb_oauth_plugin.py", "root", "root", 0o644),
     ("/etc/prometheus/prometheus.yml", "root", "prometheus", 0o640),
-    ("/etc/prometheus/dicomweb-oauth/dwo-molecule-default.password", "root", "prometheus", 0o640),
+    ("/etc/prometheus/dicomweb-oauth/{node}.password", "root", "prometheus", 0o640),
     ("/etc/prometheus/rules.d/dicomweb-oauth.rules.yml", "root", "root", 0o644),
     ("/etc/grafana/provisioning/datasources/dicomweb-oauth.yml", "root", "root", 0o644),
     ("/etc/grafana/provisioning/dashboards/dicomweb-oauth.yml", "root", "root", 0o644),
@@ -40,8 +40,31 @@ def test_services(host, name):
     ("/etc/dicomweb-oauth-demo/idp.json", "root", "dwo-demo-idp", 0o640),
 ])
 def test_owner_and_mode(host, path, owner, group, mode):
-    f = host.file(path)
+    f = host.file(path.format(node=host.backend.name))
     assert f.exists and f.user == owner and f.group == group and f.mode == mode
+
+
+# Debian release of each host (the scenario has one of each) and the Orthanc it ships.
+RELEASE_ORTHANC = {"12": "1.10.", "13": "1.12."}
+
+
+def test_orthanc_of_the_hosts_release(host):
+    release = host.check_output(". /etc/os-release && echo $VERSION_ID")
+    system = _get(host, "http://127.0.0.1:8042/system", password=True)
+    assert system["Version"].startswith(RELEASE_ORTHANC[release]), (release, system["Version"])
+
+
+def test_hardening_is_enforced_on_the_running_orthanc(host):
+    # The drop-in's settings, read from the kernel for Orthanc's process: no capabilities, no
+    # privilege gain, and the read-only system (a private mount namespace) really in place.
+    pid = host.check_output("systemctl show -p MainPID --value orthanc")
+    status = host.file(f"/proc/{pid}/status").content_string
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    assert int(fields["CapBnd"], 16) == 0 and int(fields["CapEff"], 16) == 0
+    assert fields["NoNewPrivs"].strip() == "1"
+    mounts = host.file(f"/proc/{pid}/mountinfo").content_string
+    usr = [line.split() for line in mounts.splitlines() if line.split()[4] == "/usr"]
+    assert usr and "ro" in usr[-1][5].split(","), usr
 
 
 def test_secrets_only_in_the_environment_file(host):
@@ -78,7 +101,7 @@ def _get(host, url, password=False):
             "p and r.add_header('Authorization','Basic '+base64.b64encode(('admin:'+p).encode()).decode());"
             "print(u.urlopen(r,timeout=10).read().decode())")
     # The password is read on the host from the file Prometheus scrapes with.
-    pw = "PW=$(cat /etc/prometheus/dicomweb-oauth/dwo-molecule-default.password) " if password else ""
+    pw = f"PW=$(cat /etc/prometheus/dicomweb-oauth/{host.backend.name}.password) " if password else ""
     return json.loads(host.check_output(f"env URL='{url}' {pw}python3 -c \"{code}\""))
 
 
@@ -106,7 +129,7 @@ def test_prometheus_scrapes_the_plugin(host):
     targets = _prometheus(host, "/api/v1/targets")["data"]["activeTargets"]
     ours = [t for t in targets if t["labels"].get("service") == "dicomweb-oauth"]
     assert len(ours) == 1 and ours[0]["health"] == "up", ours
-    assert ours[0]["labels"]["orthanc_node"] == "dwo-molecule-default"
+    assert ours[0]["labels"]["orthanc_node"] == host.backend.name
 
 
 def test_prometheus_loaded_the_rules(host):
