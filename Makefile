@@ -64,9 +64,11 @@ test-unit: deps
 test-integration: deps
 	$(PY) -m pytest tests -q
 
-# Everything; then proves that no test left a server running.
+# Everything; the plugin's end-to-end suite a second time against Debian 13's Orthanc (in a
+# container); then proves that no test left a server running.
 test: lint sanity
 	@status=0; $(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
+	  DWO_ORTHANC_RELEASE=trixie $(PY) -m pytest -q -p no:cacheprovider tests/e2e || status=$$?; \
 	  $(PY) -m testenv stop all --state-dir $(STATE)/pytest >/dev/null; \
 	  $(PY) -m testenv stop all --state-dir $(STATE)/bench >/dev/null; \
 	  exit $$status

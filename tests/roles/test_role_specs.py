@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from tests.helpers.collection import ROOT
+from tests.helpers.collection import ROOT, run_playbook
 
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir())
 
@@ -39,3 +40,50 @@ def test_config_role_inputs_are_the_compilers():
     compiler = sys.modules["dicomweb_oauth_plugin_utils.compiler"]
     role_vars = yaml.safe_load((ROOT / "roles" / "config" / "vars" / "main.yml").read_text())
     assert set(role_vars["_orthanc_compile_input"]) == set(compiler.DEFAULTS) | {"orthanc_name"}
+
+
+# Debian codename of each major release the collection supports.
+RELEASES = {"bookworm": "12", "trixie": "13"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_supports_the_same_releases_with_facts_for_each(role):
+    meta = yaml.safe_load((ROOT / "roles" / role / "meta" / "main.yml").read_text())
+    platforms = meta["galaxy_info"]["platforms"]
+    assert platforms == [{"name": "Debian", "versions": list(RELEASES)}]
+    # A role with per-release facts has a vars file for each supported release and no other.
+    facts = sorted(p.name for p in (ROOT / "roles" / role / "vars").glob("Debian-*.yml"))
+    assert facts in ([], [f"Debian-{n}.yml" for n in RELEASES.values()])
+    if facts:
+        keys = [set(yaml.safe_load((ROOT / "roles" / role / "vars" / f).read_text())) for f in facts]
+        assert all(k == keys[0] for k in keys), keys
+
+
+@pytest.mark.parametrize(("codename", "major", "supported"), [
+    ("bookworm", "12", True), ("trixie", "13", True), ("bullseye", "11", False), ("forky", "14", False)])
+def test_release_preflight(tmp_path, codename, major, supported):
+    """The roles' release check against a host whose facts say the given release (play vars
+    take precedence over facts): supported releases load their facts, others stop naming ours."""
+    facts = {"distribution": "Debian", "distribution_release": codename,
+             "distribution_major_version": major, "distribution_version": f"{major}.1"}
+    playbook = f"""
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_facts: {json.dumps(facts)}
+  tasks:
+    - ansible.builtin.include_role:
+        name: dicomweb_oauth.orthanc.server
+        tasks_from: release.yml
+    - ansible.builtin.debug:
+        msg: "crash facts: {{{{ _server_https_crash }}}}"
+"""
+    r = run_playbook(tmp_path, playbook)
+    out = r.stdout + r.stderr
+    if supported:
+        assert r.returncode == 0, out
+        assert f"crash facts: on Debian {major} " in out
+    else:
+        assert r.returncode != 0
+        assert "supports Debian bookworm and trixie" in out and f"({codename})" in out
+        assert "crash facts" not in out

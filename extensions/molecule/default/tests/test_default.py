@@ -56,15 +56,18 @@ def test_orthanc_of_the_hosts_release(host):
 
 def test_hardening_is_enforced_on_the_running_orthanc(host):
     # The drop-in's settings, read from the kernel for Orthanc's process: no capabilities, no
-    # privilege gain, and the read-only system (a private mount namespace) really in place.
+    # privilege gain, and its own mount namespace with the system read-only (ProtectSystem=strict)
+    # but the storage directory writable (ReadWritePaths).
     pid = host.check_output("systemctl show -p MainPID --value orthanc")
     status = host.file(f"/proc/{pid}/status").content_string
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     assert int(fields["CapBnd"], 16) == 0 and int(fields["CapEff"], 16) == 0
     assert fields["NoNewPrivs"].strip() == "1"
-    mounts = host.file(f"/proc/{pid}/mountinfo").content_string
-    usr = [line.split() for line in mounts.splitlines() if line.split()[4] == "/usr"]
-    assert usr and "ro" in usr[-1][5].split(","), usr
+    options = {}  # mount point -> options of the mount that is on top there
+    for line in host.file(f"/proc/{pid}/mountinfo").content_string.splitlines():
+        parts = line.split()
+        options[parts[4]] = parts[5].split(",")
+    assert "ro" in options["/"] and "rw" in options["/var/lib/orthanc/db"], options
 
 
 def test_secrets_only_in_the_environment_file(host):
