@@ -7,8 +7,9 @@ STATE := .testenv
 .PHONY: help demo demo-clean deps lint sanity docs docs-check changelog test test-unit test-integration bench clean-state
 
 help:
-	@echo "make demo    set up everything (Debian 12, root), deploy the demo stack with site.yml"
-	@echo "             to a fresh Debian 12 container and show a study going through OAuth"
+	@echo "make demo    set up everything (Debian 12 machine, root), deploy the demo stack with site.yml"
+	@echo "             to a fresh Debian 13 container (DEMO_RELEASE=bookworm: Debian 12) and show a"
+	@echo "             study going through OAuth"
 	@echo "make test    set up everything (Debian 12, root) and run every test suite"
 	@echo "make bench   benchmarks; prints their figures"
 	@echo "make lint    ruff, mypy, generated-docs check, ansible-lint (production profile)"
@@ -64,14 +65,10 @@ test-unit: deps
 test-integration: deps
 	$(PY) -m pytest tests -q
 
-# Everything; the plugin's end-to-end suite a second time against Debian 13's Orthanc (in a
-# container); then proves that no test left a server running.
+# Everything (scripts/run-tests.sh: the suite, the molecule scenarios, and the plugin's
+# end-to-end suite again against Debian 13's Orthanc); no test may leave a server running.
 test: lint sanity
-	@status=0; $(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
-	  DWO_ORTHANC_RELEASE=trixie $(PY) -m pytest -q -p no:cacheprovider tests/e2e || status=$$?; \
-	  $(PY) -m testenv stop all --state-dir $(STATE)/pytest >/dev/null; \
-	  $(PY) -m testenv stop all --state-dir $(STATE)/bench >/dev/null; \
-	  exit $$status
+	@bash scripts/run-tests.sh
 
 bench: deps
 	$(PY) bench/token_cache.py
@@ -80,5 +77,6 @@ bench: deps
 
 clean-state:
 	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest
+	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest-trixie
 	-$(PY) -m testenv stop all --state-dir $(STATE)/bench
 	rm -rf $(STATE)
