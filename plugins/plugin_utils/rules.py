@@ -81,7 +81,7 @@ RULES: tuple[Rule, ...] = (
     Rule("ORT-004", "TLS on any listener reachable off-host", "Without TLS, credentials and images "
          "cross the network in clear.", "high", "164.312(e)(1) transmission security",
          "Keep orthanc_remote_access_allowed: false and terminate TLS in a reverse proxy on the same "
-         "host (Orthanc's own HTTPS crashes on Debian 12, see roles/server/README.md).", _tls_off_host),
+         "host (Orthanc's own HTTPS crashes on Debian 12 and 13, see roles/server/README.md).", _tls_off_host),
     Rule("ORT-008", "No secret inline in orthanc.json", "orthanc.json is read by many tools and people; "
          "secrets belong in a root-owned environment file readable only by the Orthanc group.",
          "high", "164.312(a)(2)(iv) encryption and decryption",
