@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # ansible-test sanity on the collection as it is built (ansible-galaxy collection build), for
 # one ansible-core version: scripts/ansible-sanity.sh 2.16.14
-# Each version gets its own venv (.testenv/ansible-<version>); ansible-test makes one venv per
-# sanity test and installs that test's pinned requirements into it from the package index.
+# Each version gets its own venv (.testenv/ansible-<version>-py<python>); ansible-test makes one
+# venv per sanity test and installs that test's pinned requirements into it from the package
+# index. An ansible-core that needs a newer Python than this machine's (2.20 and later need
+# 3.12) runs in the Debian 13 controller image (Python 3.13, scripts/build-controller-image.sh),
+# through scripts/in-controller.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="$1"
 root="$PWD"
-venv="$root/.testenv/ansible-$version"
+needs_312() { [ "$(printf '%s\n' "$1" 2.20 | sort -V | head -n1)" = 2.20 ]; }
+if needs_312 "$version" && /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then
+  exec bash scripts/in-controller.sh -- bash scripts/ansible-sanity.sh "$version"
+fi
+pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+venv="$root/.testenv/ansible-$version-py$pyver"
 if [ ! -x "$venv/bin/ansible-test" ]; then
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/pip" install -q "ansible-core==$version"
@@ -30,8 +38,8 @@ trap 'rm -rf "$work"' EXIT
 "$venv/bin/ansible-galaxy" collection build "$root" --output-path "$work" >/dev/null
 "$venv/bin/ansible-galaxy" collection install "$work"/dicomweb_oauth-orthanc-*.tar.gz -p "$work/c" >/dev/null
 cd "$work/c/ansible_collections/dicomweb_oauth/orthanc"
-"$venv/bin/ansible-test" sanity --local --requirements --python 3.11 > "$work/sanity.log" 2>&1 || {
+"$venv/bin/ansible-test" sanity --local --requirements --python "$pyver" > "$work/sanity.log" 2>&1 || {
   grep -E "^(ERROR|FATAL)" "$work/sanity.log" >&2 || tail -50 "$work/sanity.log" >&2
   exit 1
 }
-echo "ansible-test sanity (ansible-core $version): $(grep -c '^Running sanity test' "$work/sanity.log") tests passed"
+echo "ansible-test sanity (ansible-core $version, Python $pyver): $(grep -c '^Running sanity test' "$work/sanity.log") tests passed"

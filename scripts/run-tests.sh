@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The pytest part of `make test`, in three sessions:
-#   1. everything but the molecule scenarios (Debian 12's Orthanc on this machine);
-#   2. the molecule scenarios (fresh Debian 12 and 13 containers);
-#   3. the plugin's end-to-end suite again, against Debian 13's Orthanc in a container.
-# 2 and 3 run side by side: a molecule run leaves this machine's 2 cores about half idle (it
-# waits on apt, dpkg and systemd in its containers), and each session has its own state
-# directory, so neither sees the other's servers. 3's output is printed when both are done.
+# The pytest part of `make test`, in two lanes that run side by side:
+#   A. everything but the molecule scenarios (Debian 12's Orthanc on this machine), then the
+#      plugin's end-to-end suite again against Debian 13's Orthanc in a container;
+#   B. the molecule scenarios (fresh Debian 12 and 13 containers, and a Debian 13 controller).
+# A molecule run leaves this machine's 2 cores about half idle (it waits on apt, dpkg and
+# systemd in its containers). Each session has its own state directory and temporary base, so
+# none sees another's servers. Lane A's output is printed when both are done. The images both
+# lanes use are built first, once (cached by podman afterwards).
 # Exits non-zero if any session failed; stops whatever a session left running.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,22 +14,32 @@ py=.venv/bin/python
 state=.testenv
 status=0
 
-"$py" -m pytest -q -p no:cacheprovider --ignore=tests/molecule || status=1
+t0=$(date +%s)
+for release in bookworm trixie; do bash scripts/build-image.sh "$release" >/dev/null || status=1; done
+bash scripts/build-orthanc-image.sh trixie >/dev/null || status=1
+bash scripts/build-controller-image.sh >/dev/null || status=1
+echo "images ready in $(( $(date +%s) - t0 )) s"
 
-trixie_log="$state/e2e-trixie.log"
+lane_a_log="$state/lane-a.log"
 (
+  rc=0
+  "$py" -m pytest -q -p no:cacheprovider --ignore=tests/molecule --basetemp="$state/tmp-a" || rc=1
+  echo "=== the plugin's end-to-end suite against Debian 13's Orthanc ==="
   TESTENV_STATE_DIR="$PWD/$state/pytest-trixie" DWO_ORTHANC_RELEASE=trixie \
-    "$py" -m pytest -q -p no:cacheprovider --basetemp="$state/tmp-trixie" tests/e2e > "$trixie_log" 2>&1
-) &
-trixie_pid=$!
+    "$py" -m pytest -q -p no:cacheprovider --basetemp="$state/tmp-trixie" tests/e2e || rc=1
+  exit "$rc"
+) > "$lane_a_log" 2>&1 &
+lane_a=$!
 
-"$py" -m pytest -q -p no:cacheprovider tests/molecule || status=1
+TESTENV_STATE_DIR="$PWD/$state/pytest-molecule" \
+  "$py" -m pytest -q -p no:cacheprovider --basetemp="$state/tmp-molecule" tests/molecule || status=1
 
-wait "$trixie_pid" || status=1
-echo "=== the plugin's end-to-end suite against Debian 13's Orthanc ==="
-cat "$trixie_log"
+wait "$lane_a" || status=1
+echo "=== lane A: the suite on this machine, then the end-to-end suite on Debian 13's Orthanc ==="
+cat "$lane_a_log"
+echo "pytest lanes done in $(( $(date +%s) - t0 )) s"
 
-for dir in pytest pytest-trixie bench; do
+for dir in pytest pytest-trixie pytest-molecule bench; do
   "$py" -m testenv stop all --state-dir "$state/$dir" >/dev/null 2>&1 || true
 done
 exit "$status"

@@ -52,6 +52,9 @@ class ManagedProcess:
         self.env = env
         self.pid_file = self.state_dir / f"{name}.pid"
         self.log_file = self.state_dir / f"{name}.log"
+        self._proc: Optional[subprocess.Popen[bytes]] = None
+        # How the process ended when this object started and stopped it (None otherwise).
+        self.returncode: Optional[int] = None
 
     @property
     def pid(self) -> Optional[int]:
@@ -62,6 +65,8 @@ class ManagedProcess:
 
     def running(self) -> bool:
         pid = self.pid
+        if self._proc is not None and self._proc.pid == pid:
+            return self._proc.poll() is None  # keeps the exit status, which waitpid would take
         return pid is not None and pid_alive(pid)
 
     def start(self, timeout: float = 20.0) -> None:
@@ -72,6 +77,7 @@ class ManagedProcess:
         proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=self.cwd, env=self.env, start_new_session=True)
         log.close()
+        self._proc, self.returncode = proc, None
         self.pid_file.write_text(f"{proc.pid}\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -88,6 +94,9 @@ class ManagedProcess:
         pid = self.pid
         if pid is None:
             return
+        if self._proc is not None and self._proc.pid == pid:
+            self._stop_child(self._proc, timeout)
+            return
         if pid_alive(pid):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
@@ -97,6 +106,19 @@ class ManagedProcess:
                 os.kill(pid, signal.SIGKILL)
                 while pid_alive(pid):
                     time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _stop_child(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
+        """Our own child: stopped the same way, and its exit status kept."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.returncode = proc.returncode
+        self._proc = None
         self.pid_file.unlink(missing_ok=True)
 
     def log_tail(self, n: int = 30) -> str:

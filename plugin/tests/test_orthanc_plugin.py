@@ -92,10 +92,10 @@ class _Output404:
         self.sent: list[tuple[int, str]] = []
         self.headers: dict[str, str] = {}
 
-    def SetHttpHeader(self, k: str, v: str) -> None:  # noqa: N802 - orthanc-python's name
+    def SetHttpHeader(self, k: str, v: str) -> None:
         self.headers[k] = v
 
-    def SendHttpStatus(self, status: int, body: str, *length: int) -> None:  # noqa: N802
+    def SendHttpStatus(self, status: int, body: str, *length: int) -> None:
         if (len(length) == 1) != self.with_length:
             raise TypeError("Bad types for the arguments")
         self.sent.append((status, body))

@@ -193,3 +193,17 @@ def test_every_route_every_method_and_malformed_names(make_source, target, idp):
             else:  # not a possible name: Orthanc's own 404 (orthanc-python cannot decode a non-UTF-8 URI)
                 assert err["OrthancError"] == "Unknown resource", body
     assert src.get("/system")["Name"]
+
+
+def test_orthanc_stops_cleanly_with_the_plugin(make_source, target, idp):
+    # With orthanc-python 5.0 (Debian 13), a REST callback only the plugin's loop referenced made
+    # Orthanc segfault on every shutdown (exit 139): systemd then records each stop or restart as
+    # a failure. Every route has answered before the stop here.
+    src = make_source()
+    wait_for(lambda: published(src), 10, what="server definition")
+    for path, method in ROUTES.items():
+        assert src.request(method, path)[0] == 200
+    assert src.request("GET", "/dicomweb-oauth/servers/nope")[0] == 404
+    src.stop()
+    assert src.process.returncode == 0, src.log()[-2000:]
+    assert "Orthanc has stopped" in src.log().splitlines()[-1]

@@ -11,6 +11,7 @@ converge, idempotent second run, check mode...)."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import secrets
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from testenv.process import ManagedProcess
 from tests.conftest import report
 from tests.helpers.collection import BIN, ROOT, ansible_env
 
@@ -155,3 +157,64 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
         report(m.group(0))
+
+
+# The same user's playbook and the default scenario's converge, idempotence and check, driven
+# from a Debian 13 controller: trixie's Python 3.13 with the newest ansible-core and `ansible`
+# (scripts/build-controller-image.sh), the collection built and installed by that ansible-galaxy.
+# The controller drives this machine's podman through its API socket.
+CONTROLLER_RUN = """
+set -u
+ansible --version | head -n 1
+python3 --version
+ansible-galaxy collection build {root} --output-path /tmp/build >/dev/null
+ansible-galaxy collection install /tmp/build/dicomweb_oauth-orthanc-*.tar.gz -p /tmp/colls >/dev/null
+export ANSIBLE_COLLECTIONS_PATH=/tmp/colls
+status=0
+for action in create converge idempotence check; do
+  molecule "$action" -s default || {{ status=1; break; }}
+done
+molecule destroy -s default >/dev/null 2>&1 || status=1
+exit $status
+"""
+
+
+@pytest.mark.timeout(1800)
+def test_default_scenario_from_a_debian_13_controller(images, tmp_path):
+    chosen = {
+        "DWO_TEST_ADMIN_PASSWORD": "adm-" + secrets.token_hex(12),
+        "DWO_TEST_CLIENT_SECRET": "cs-" + secrets.token_hex(16),
+    }
+    playbook = tmp_path / "orthanc.yml"
+    playbook.write_text(USER_PLAYBOOK.format(root=ROOT))
+    sock = tmp_path / "podman" / "podman.sock"
+    service = ManagedProcess("podman-service", sock.parent, ["podman", "system", "service", "--time=0", f"unix://{sock}"],
+                             ready=sock.exists)
+    service.start(timeout=30)
+    # Secrets by name (podman copies them from its environment, never onto a command line).
+    settings = {"DWO_CONVERGE_PLAYBOOK": str(playbook), "DWO_RELEASE": "trixie", "ANSIBLE_PIPELINING": "1",
+                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_HOST_KEY_CHECKING": "0",
+                "CONTAINER_HOST": "unix:///run/podman/podman.sock", "DWO_PODMAN_EXTRA_OPTS": "[]"}
+    env = {**os.environ, **chosen}
+    passed = [a for name in chosen for a in ("-e", name)] + [a for k, v in settings.items() for a in ("-e", f"{k}={v}")]
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(["bash", str(ROOT / "scripts" / "in-controller.sh"), *passed,
+                               "-v", f"{sock}:/run/podman/podman.sock", "-v", f"{tmp_path}:{tmp_path}",
+                               "--", "bash", "-c", CONTROLLER_RUN.format(root=ROOT)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1700)
+    finally:
+        subprocess.run(["podman", "rm", "--force", "--ignore", "dwo-molecule-default"], capture_output=True, timeout=120)
+        service.stop()
+    total = time.monotonic() - t0
+    out = ANSI.sub("", proc.stdout)
+    (tmp_path / "controller.log").write_text(out)
+    assert proc.returncode == 0, out[-6000:]
+    assert out.startswith("ansible [core 2.21.") and "Python 3.13." in out.splitlines()[1], out[:300]
+    for value in chosen.values():
+        assert value not in out
+    check = action_output(out, "check")
+    assert re.findall(r"changed=(\d+)", check) == ["0"], check[-3000:]
+    times = ", ".join(f"{a} {s} s" for a, s in action_times(out).items())
+    report(f"molecule default (trixie) from a Debian 13 controller, ansible-core 2.21 on Python 3.13: "
+           f"{total:.0f} s in all; {times}")

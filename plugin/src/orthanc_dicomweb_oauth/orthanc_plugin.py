@@ -71,6 +71,7 @@ class PluginRuntime:
         self._watchdog: Optional[threading.Thread] = None
         self._explained: dict[str, float] = {}
         self.errors: list[OAuthPluginError] = []
+        self.callbacks: list[Callable[..., None]] = []  # what Orthanc calls back; see register()
         try:
             self.config = load_config(full_config.get(SECTION))
             _log.setLevel(_LEVELS[self.config.log_level])
@@ -244,10 +245,14 @@ def register(orthanc: Any) -> PluginRuntime:
     full = json.loads(orthanc.GetConfiguration())
     runtime = PluginRuntime(orthanc, full)
 
+    # orthanc-python 5.0 (Debian 13) keeps no reference of its own to a registered callback:
+    # when the only one was the loop's variable, Orthanc segfaulted on every shutdown (exit 139,
+    # measured; 4.0 does not). The runtime, which the entry script keeps, holds them all.
     for regex, allowed, handler in runtime.rest.routes():
         def callback(output: Any, uri: str, _a: str = allowed, _h: Any = handler, **req: Any) -> None:
             r = runtime.rest.dispatch(_a, _h, str(req.get("method", "")), tuple(req.get("groups") or ()))
             _answer(output, r)
+        runtime.callbacks.append(callback)
         orthanc.RegisterRestCallback(regex, callback)
 
     def on_change(change_type: Any, level: Any, resource: Any) -> None:
@@ -256,5 +261,6 @@ def register(orthanc: Any) -> PluginRuntime:
         elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
             runtime.on_stopped()
 
+    runtime.callbacks.append(on_change)
     orthanc.RegisterOnChangeCallback(on_change)
     return runtime
