@@ -170,12 +170,7 @@ python3 --version
 ansible-galaxy collection build {root} --output-path /tmp/build >/dev/null
 ansible-galaxy collection install /tmp/build/dicomweb_oauth-orthanc-*.tar.gz -p /tmp/colls >/dev/null
 export ANSIBLE_COLLECTIONS_PATH=/tmp/colls
-status=0
-for action in create converge idempotence check; do
-  molecule "$action" -s default || {{ status=1; break; }}
-done
-molecule destroy -s default >/dev/null 2>&1 || status=1
-exit $status
+molecule test -s default
 """
 
 
@@ -194,7 +189,8 @@ def test_default_scenario_from_a_debian_13_controller(images, tmp_path):
     # Secrets by name (podman copies them from its environment, never onto a command line).
     settings = {"DWO_CONVERGE_PLAYBOOK": str(playbook), "DWO_RELEASE": "trixie", "ANSIBLE_PIPELINING": "1",
                 "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_HOST_KEY_CHECKING": "0",
-                "CONTAINER_HOST": "unix:///run/podman/podman.sock", "DWO_PODMAN_EXTRA_OPTS": "[]"}
+                "CONTAINER_HOST": "unix:///run/podman/podman.sock", "DWO_PODMAN_EXTRA_OPTS": "[]",
+                "DWO_TEST_SEQUENCE": "[destroy, create, converge, idempotence, check, destroy]"}
     env = {**os.environ, **chosen}
     passed = [a for name in chosen for a in ("-e", name)] + [a for k, v in settings.items() for a in ("-e", f"{k}={v}")]
     t0 = time.monotonic()
