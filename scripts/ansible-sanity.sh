@@ -14,6 +14,7 @@ needs_312() { [ "$(printf '%s\n' "$1" 2.20 | sort -V | head -n1)" = 2.20 ]; }
 if needs_312 "$version" && /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then
   exec bash scripts/in-controller.sh -- bash scripts/ansible-sanity.sh "$version"
 fi
+start=$(date +%s)
 pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 venv="$root/.testenv/ansible-$version-py$pyver"
 if [ ! -x "$venv/bin/ansible-test" ]; then
@@ -42,4 +43,4 @@ cd "$work/c/ansible_collections/dicomweb_oauth/orthanc"
   grep -E "^(ERROR|FATAL)" "$work/sanity.log" >&2 || tail -50 "$work/sanity.log" >&2
   exit 1
 }
-echo "ansible-test sanity (ansible-core $version, Python $pyver): $(grep -c '^Running sanity test' "$work/sanity.log") tests passed"
+echo "ansible-test sanity (ansible-core $version, Python $pyver): $(grep -c '^Running sanity test' "$work/sanity.log") tests passed in $(( $(date +%s) - start )) s"
