@@ -54,6 +54,13 @@ def test_orthanc_of_the_hosts_release(host):
     assert system["Version"].startswith(RELEASE_ORTHANC[release]), (release, system["Version"])
 
 
+def test_orthanc_never_ran_with_debians_default_configuration(host):
+    # Debian's orthanc.json keeps its database in db-v6, which Orthanc creates at its first
+    # start: the unit is masked while the package installs (demo role and server role alike).
+    assert not host.file("/var/lib/orthanc/db-v6").exists
+    assert host.service("orthanc").is_enabled
+
+
 def test_hardening_is_enforced_on_the_running_orthanc(host):
     # The drop-in's settings, read from the kernel for Orthanc's process: no capabilities, no
     # privilege gain, and its own mount namespace with the system read-only (ProtectSystem=strict)
