@@ -10,21 +10,12 @@ import tarfile
 import pytest
 
 from testenv.vault import FakeVault
-from tests.helpers.collection import BIN, ROOT, ansible_env, run_playbook
+from tests.helpers.collection import BIN, ansible_env, build_and_install, run_playbook
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("galaxy")
-    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(tmp)],
-                           capture_output=True, text=True, timeout=120)
-    assert build.returncode == 0, build.stderr
-    tarball = next(tmp.glob("dicomweb_oauth-orthanc-*.tar.gz"))
-    colls = tmp / "installed"
-    inst = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(colls)],
-                          capture_output=True, text=True, timeout=120, env=ansible_env(colls))
-    assert inst.returncode == 0, inst.stderr
-    return tarball, colls
+    return build_and_install(tmp_path_factory.mktemp("galaxy"))
 
 
 def test_tarball_contents(installed):

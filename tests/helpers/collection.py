@@ -73,3 +73,17 @@ def run_playbook(tmp: Path, playbook: str, extra_env: Optional[dict[str, str]] =
     pb.write_text(playbook)
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(pb), *args],
                           env=ansible_env(colls, extra_env), capture_output=True, text=True, timeout=300)
+
+
+def build_and_install(tmp: Path) -> tuple[Path, Path]:
+    """The collection as users get it: `ansible-galaxy collection build`, then `collection
+    install` into an empty path. Returns (tarball, collections path)."""
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(tmp)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stdout + build.stderr
+    tarball = next(tmp.glob("dicomweb_oauth-orthanc-*.tar.gz"))
+    colls = tmp / "installed"
+    inst = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(colls)],
+                          capture_output=True, text=True, timeout=300, env=ansible_env(colls))
+    assert inst.returncode == 0, inst.stdout + inst.stderr
+    return tarball, colls

@@ -23,7 +23,7 @@ import pytest
 
 from testenv.process import ManagedProcess
 from tests.conftest import report
-from tests.helpers.collection import BIN, ROOT, ansible_env
+from tests.helpers.collection import BIN, ROOT, ansible_env, build_and_install
 
 pytestmark = [pytest.mark.real,
               pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")]
@@ -92,14 +92,7 @@ def images() -> list[str]:
 def user_setup(tmp_path_factory) -> tuple[Path, Path]:
     """(collections path with the installed tarball, the user's playbook), both outside the clone."""
     tmp = tmp_path_factory.mktemp("user")
-    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(tmp)],
-                           capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, build.stdout + build.stderr
-    tarball = next(tmp.glob("dicomweb_oauth-orthanc-*.tar.gz"))
-    colls = tmp / "collections"
-    inst = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(colls)],
-                          capture_output=True, text=True, timeout=300, env=ansible_env(colls))
-    assert inst.returncode == 0, inst.stdout + inst.stderr
+    _, colls = build_and_install(tmp)
     installed = colls / "ansible_collections" / "dicomweb_oauth" / "orthanc"
     assert (installed / "MANIFEST.json").is_file() and not installed.is_symlink()
     playbook = tmp / "playbooks" / "orthanc.yml"
