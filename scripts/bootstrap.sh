@@ -15,6 +15,9 @@ APT_PACKAGES=(
   podman runc debootstrap
   # Prometheus and promtool: rule checks, rule unit tests, the live-metrics test
   prometheus
+  # a hospital's outbound proxy (with a password: openssl hashes it), the cloud's TLS front, and
+  # the network namespace the proxied Orthanc sits in
+  squid nginx-light openssl iproute2
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

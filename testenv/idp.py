@@ -32,8 +32,11 @@ DEFAULT_RESOURCES = {
 
 class IdentityProvider:
     def __init__(self, state_dir: Path, port: Optional[int] = None, ttl: int = 300,
-                 clients: Optional[list[dict[str, Any]]] = None) -> None:
+                 clients: Optional[list[dict[str, Any]]] = None, public_issuer: Optional[str] = None) -> None:
         self.state_dir = Path(state_dir) / "idp"
+        # Behind a TLS front (testenv.nginx): the issuer clients see; tests still reach the
+        # admin routes at the loopback address.
+        self.public_issuer = public_issuer
         self.port = port or free_port()
         self.ttl = ttl
         self.clients = clients or DEFAULT_CLIENTS
@@ -44,8 +47,12 @@ class IdentityProvider:
 
     # -- addresses ------------------------------------------------------------------------------
     @property
-    def issuer(self) -> str:
+    def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        return self.public_issuer or self.base
 
     @property
     def token_endpoint(self) -> str:
@@ -54,6 +61,10 @@ class IdentityProvider:
     @property
     def jwks_uri(self) -> str:
         return f"{self.issuer}/jwks"
+
+    @property
+    def local_jwks_uri(self) -> str:
+        return f"{self.base}/jwks"
 
     def client(self, client_id: str) -> dict[str, Any]:
         return next(c for c in self.clients if c["client_id"] == client_id)
@@ -73,7 +84,7 @@ class IdentityProvider:
         self.config_file.write_text(json.dumps({
             "host": "127.0.0.1", "port": self.port, "issuer": self.issuer, "ttl": self.ttl,
             "clients": self.clients, "resources": DEFAULT_RESOURCES,
-            "default_resource": DICOM_RESOURCE,
+            "default_resource": DICOM_RESOURCE, "trust_proxy": self.public_issuer is not None,
         }, indent=1))
         self.config_file.chmod(0o600)
         self.process.start()
@@ -87,11 +98,11 @@ class IdentityProvider:
 
     # -- admin ----------------------------------------------------------------------------------
     def _get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.issuer + path, timeout=5) as r:
+        with urllib.request.urlopen(self.base + path, timeout=5) as r:
             return json.loads(r.read())
 
     def _post(self, path: str, body: Optional[dict[str, Any]] = None) -> Any:
-        req = urllib.request.Request(self.issuer + path, data=json.dumps(body or {}).encode(),
+        req = urllib.request.Request(self.base + path, data=json.dumps(body or {}).encode(),
                                      headers={"content-type": "application/json"}, method="POST")
         with urllib.request.urlopen(req, timeout=5) as r:
             return json.loads(r.read())

@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
+from .netns import Namespace
 from .process import ManagedProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,10 +43,11 @@ def orthanc_image(release: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def _container_argv(name: str, mounts: list[Path], env_names: list[str], argv: list[str]) -> list[str]:
+def _container_argv(name: str, mounts: list[Path], env_names: list[str], argv: list[str],
+                    network: str = "host") -> list[str]:
     """`podman run` of argv in the release's Orthanc image. The environment is passed by name
     (podman copies the values from its own): a secret never appears in a command line."""
-    cmd = ["podman", "run", "--rm", "--name", name, "--network", "host", "--stop-signal", "TERM",
+    cmd = ["podman", "run", "--rm", "--name", name, "--network", network, "--stop-signal", "TERM",
            "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=30000:30000"]
     for m in mounts:
         cmd += ["-v", f"{m}:{m}"]
@@ -57,8 +59,12 @@ def _container_argv(name: str, mounts: list[Path], env_names: list[str], argv: l
 class OrthancServer:
     def __init__(self, state_dir: Path, name: str, extra: dict[str, Any],
                  python_script: Optional[Path] = None, env: Optional[dict[str, str]] = None,
-                 credentials: Optional[tuple[str, str]] = None, port: Optional[int] = None) -> None:
+                 credentials: Optional[tuple[str, str]] = None, port: Optional[int] = None,
+                 netns: Optional[Namespace] = None) -> None:
         self.name = name
+        # In a namespace of its own, Orthanc is reached at the namespace's address (and needs
+        # RemoteAccessAllowed for that).
+        self.host = netns.inner_addr if netns else "127.0.0.1"
         self.dir = Path(state_dir) / f"orthanc-{name}"
         self.port = port or free_port()
         self.credentials = credentials
@@ -71,7 +77,10 @@ class OrthancServer:
         if RELEASE != HOST_RELEASE:
             self.container = f"dwo-orthanc-{name}-{self.port}"
             mounts = sorted({ROOT, Path(state_dir).resolve(), Path("/tmp")})
-            argv = _container_argv(self.container, mounts, sorted(env or {}), argv)
+            argv = _container_argv(self.container, mounts, sorted(env or {}), argv,
+                                   f"ns:{netns.path}" if netns else "host")
+        elif netns:
+            argv = netns.argv(argv)
         self.process = ManagedProcess("orthanc", self.dir, argv, ready=self._ready,
                                       env={**os.environ, **(env or {})})
 
@@ -79,11 +88,11 @@ class OrthancServer:
     @classmethod
     def source(cls, state_dir: Path, name: str, oauth_section: Optional[dict[str, Any]],
                env: Optional[dict[str, str]] = None, extra: Optional[dict[str, Any]] = None,
-               credentials: Optional[tuple[str, str]] = None) -> OrthancServer:
+               credentials: Optional[tuple[str, str]] = None, netns: Optional[Namespace] = None) -> OrthancServer:
         cfg: dict[str, Any] = dict(extra or {})
         if oauth_section is not None:
             cfg["DicomWebOAuth"] = oauth_section
-        return cls(state_dir, name, cfg, PLUGIN_SCRIPT, env, credentials)
+        return cls(state_dir, name, cfg, PLUGIN_SCRIPT, env, credentials, netns=netns)
 
     @classmethod
     def target(cls, state_dir: Path, name: str, jwks_uri: str, audience: str, issuer: str) -> OrthancServer:
@@ -94,7 +103,7 @@ class OrthancServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def access_log(self) -> Path:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 
-def self_signed(directory: Path, name: str = "server") -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1 (it is its own CA) and its key: (cert, key)."""
+def self_signed(directory: Path, name: str = "server", hosts: tuple[str, ...] = ("127.0.0.1",)) -> tuple[str, str]:
+    """A self-signed certificate for ``hosts`` (addresses or DNS names; it is its own CA) and its
+    key: (cert, key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -15,15 +17,12 @@ def self_signed(directory: Path, name: str = "server") -> tuple[str, str]:
 
     directory.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
     now = datetime.datetime.now(datetime.timezone.utc)
-    import ipaddress
-
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_file, key_file = directory / f"{name}.pem", directory / f"{name}.key"
@@ -32,3 +31,14 @@ def self_signed(directory: Path, name: str = "server") -> tuple[str, str]:
                                            serialization.NoEncryption()))
     key_file.chmod(0o600)
     return str(cert_file), str(key_file)
+
+
+def _san(host: str) -> Any:
+    import ipaddress
+
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)

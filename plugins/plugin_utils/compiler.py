@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
+from urllib.parse import quote, urlsplit
 
 from . import plugin_package
 from .rules import RETIRED_RULES, RULES, RULES_BY_ID
@@ -43,12 +44,17 @@ DEFAULTS: dict[str, Any] = {
     "orthanc_oauth_allow_private_hosts": [],
     "orthanc_hardening_waivers": [],
     "orthanc_extra_config": {},
+    "orthanc_outbound_proxy": None,
 }
 MANAGED_KEYS = frozenset({
     "Name", "StorageDirectory", "IndexDirectory", "HttpPort", "DicomServerEnabled", "DicomPort", "DicomAet",
     "RemoteAccessAllowed", "AuthenticationEnabled", "RegisteredUsers", "SslEnabled", "SslCertificate",
-    "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth", "HttpsCACertificates",
+    "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth", "HttpsCACertificates", "HttpProxy",
 })
+# Hosts that never go through the outbound proxy, for libcurl's no_proxy (the plugin sends
+# loopback direct by itself).
+ALWAYS_NO_PROXY = ("localhost", "127.0.0.1", "::1")
+PROXY_KEYS = frozenset({"url", "username", "password", "no_proxy"})
 
 
 @dataclass(frozen=True)
@@ -285,8 +291,80 @@ def secret_keys(definition: str) -> tuple[str, ...]:
     return tuple(k for k, v in props.items() if v.get("x-secret"))
 
 
+# ---------------------------------------------------------------------------------------------
+# The outbound proxy: one inventory variable, Orthanc's HttpProxy and the plugin's Proxy
+
+
+def _proxy_input(inp: _Inputs) -> Optional[dict[str, Any]]:
+    """orthanc_outbound_proxy with its types checked, or None (unset or malformed)."""
+    raw = inp.v["orthanc_outbound_proxy"]
+    if raw in (None, {}):
+        return None
+    where, fix = "orthanc_outbound_proxy", "See roles/config/README.md (orthanc_outbound_proxy)."
+    if not isinstance(raw, dict) or set(raw) - PROXY_KEYS or not isinstance(raw.get("url"), str):
+        inp.bad(where, "must be a mapping with url and optionally username, password, no_proxy", fix)
+        return None
+    for key in ("username", "password"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            inp.bad(f"{where}.{key}", "must be a string", fix)
+            return None
+    if isinstance(raw.get("password"), str) and ENV_RE.match(raw["password"]):
+        inp.bad(f"{where}.password", "cannot be a ${VAR}: Orthanc's HttpProxy needs the password URL-encoded",
+                "Give the value itself (from Vault); the compiler keeps it out of orthanc.json.")
+        return None
+    no_proxy = raw.get("no_proxy") or []
+    if not isinstance(no_proxy, list) or not all(isinstance(h, str) and h.strip() for h in no_proxy):
+        inp.bad(f"{where}.no_proxy", "must be a list of host names, addresses or CIDR ranges", fix)
+        return None
+    return {"Url": raw["url"], "Username": raw.get("username") or None, "Password": raw.get("password") or None,
+            "NoProxy": [h.strip() for h in no_proxy]}
+
+
+def _proxy_judged(inp: _Inputs, proxy: dict[str, Any]) -> bool:
+    """The plugin's own proxy rules on the inventory's proxy (one judge, with or without the
+    plugin on this host); a refused proxy is never rendered."""
+    try:
+        errors = plugin_package.module("proxy").proxy_errors({k: v for k, v in proxy.items() if v is not None},
+                                                             "orthanc_outbound_proxy")
+    except ImportError as e:
+        inp.bad("orthanc_outbound_proxy", f"the plugin's loader cannot be imported on the controller ({e.name or e})",
+                "pip install jsonschema on the controller")
+        return False
+    for err in errors:
+        path = (err.key or "orthanc_outbound_proxy").replace(".Url", ".url").replace(".Username", ".username")
+        inp.findings.append(Finding(err.code, "high", inp.host, path, err.detail, " ".join(err.spec.troubleshooting)))
+    return not errors
+
+
+def _outbound_proxy(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str]) -> Optional[dict[str, Any]]:
+    """The plugin's Proxy (password as ${VAR}), and the same proxy for Orthanc's libcurl through
+    the service environment (https_proxy, http_proxy, no_proxy), never through HttpProxy: Orthanc
+    logs HttpProxy, credentials included, when it starts with --verbose (measured on 1.10)."""
+    proxy = _proxy_input(inp)
+    if proxy is None or not _proxy_judged(inp, proxy):
+        return None
+    p = urlsplit(proxy["Url"])
+    userinfo = ""
+    plugin: dict[str, Any] = {"Url": proxy["Url"], "NoProxy": proxy["NoProxy"]}
+    if proxy["Username"]:
+        userinfo = quote(proxy["Username"], safe="")
+        plugin["Username"] = proxy["Username"]
+    password = proxy["Password"]
+    if password:
+        resolved = "{{" not in password  # a Vault lookup is resolved on the controller at run time
+        env["DWO_PROXY_PASSWORD"] = json_inner(password)
+        if resolved:
+            secret_values["orthanc_outbound_proxy.password"] = password
+        userinfo += ":" + (quote(password, safe="") if resolved else password)
+        plugin["Password"] = "${DWO_PROXY_PASSWORD}"  # noqa: S105 - a reference, not a password
+    netloc = f"{userinfo}@{p.netloc}" if userinfo else p.netloc
+    env["https_proxy"] = env["http_proxy"] = f"{p.scheme}://{netloc}"
+    env["no_proxy"] = ",".join(dict.fromkeys([*proxy["NoProxy"], *ALWAYS_NO_PROXY]))
+    return plugin
+
+
 def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str],
-                   allowed: list[str]) -> Optional[dict[str, Any]]:
+                   allowed: list[str], proxy: Optional[dict[str, Any]] = None) -> Optional[dict[str, Any]]:
     """The DicomWebOAuth section with its secrets moved to the environment, the private hosts
     the inventory allows, and the REST API's rate limit written out."""
     raw = inp.v["orthanc_dicomweb_oauth"]
@@ -305,12 +383,32 @@ def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, s
     if isinstance(cache, dict):
         for key in secret_keys("cache"):
             _move_secret(cache, key, env_name("DWO_CACHE", key), env, secret_values, f"DicomWebOAuth.Cache.{key}")
+    _proxy_secrets(section, env, secret_values)
+    if proxy is not None:
+        if "Proxy" in section:
+            inp.bad("orthanc_dicomweb_oauth.Proxy", "is set while orthanc_outbound_proxy is set too",
+                    "Set the proxy once, in orthanc_outbound_proxy: it gives the plugin and Orthanc the same proxy.")
+        else:
+            section["Proxy"] = proxy
     own = section.get("AllowPrivateHosts", [])
     if allowed and isinstance(own, list) and all(isinstance(h, str) for h in own):
         section["AllowPrivateHosts"] = sorted(set(own) | set(allowed))
     if not {"RateLimit", "RateLimitRequests", "RateLimitWindowSeconds"} & set(section):
         section["RateLimit"] = _rate_limit_defaults()  # so that orthanc.json states the limit
     return section
+
+
+def _proxy_secrets(section: dict[str, Any], env: dict[str, str], secret_values: dict[str, str]) -> None:
+    """A password written in the section's own Proxy objects moves to the environment too."""
+    holders = [("DWO_PROXY", section.get("Proxy"), "DicomWebOAuth.Proxy")]
+    servers = section.get("Servers")
+    for sname, srv in sorted(servers.items()) if isinstance(servers, dict) else ():
+        if isinstance(srv, dict):
+            holders.append((f"DWO_{sname}_PROXY", srv.get("Proxy"), f"DicomWebOAuth.Servers.{sname}.Proxy"))
+    for prefix, holder, where in holders:
+        if isinstance(holder, dict):
+            for key in secret_keys("proxy"):
+                _move_secret(holder, key, env_name(prefix, key), env, secret_values, f"{where}.{key}")
 
 
 def _rate_limit_defaults() -> dict[str, Any]:
@@ -331,15 +429,12 @@ def _judge_section(host: str, rendered: str, env: dict[str, str]) -> tuple[list[
     """The plugin's own loader on the section, as Orthanc will hand it over; files and unknown
     variables are left to the host."""
     try:
-        config = plugin_package.module("config")
         settings = plugin_package.module("orthanc_settings")
     except ImportError as e:
         return [Finding("INPUT", "high", host, "DicomWebOAuth", f"the plugin's loader cannot be imported on the "
                         f"controller ({e.name or e})", "pip install jsonschema on the controller")], []
     full = as_orthanc_reads_it(rendered, env)
-    pcfg, errors = config.check_config(full["DicomWebOAuth"], {}, defer=True, host_files=False)
-    servers = full["DicomWebOAuth"].get("Servers")
-    errors += settings.orthanc_conflicts(full, [str(n) for n in servers] if isinstance(servers, dict) else [])
+    pcfg, errors = settings.judge(full, {}, defer=True, host_files=False, service_environ=env)
     findings = [Finding(e.code, "high", host, e.key or "DicomWebOAuth",
                         (f"server '{e.server}': " if e.server else "") + e.detail, " ".join(e.spec.troubleshooting))
                 for e in errors]
@@ -398,7 +493,7 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     cfg = _orthanc_settings(inp)
     cfg["RegisteredUsers"], user_passwords = _users(inp, env, secret_values)
     allowed = inp.strings("orthanc_oauth_allow_private_hosts", "orthanc_oauth_allow_private_hosts: [idp.example.lan]")
-    section = _oauth_section(inp, env, secret_values, allowed)
+    section = _oauth_section(inp, env, secret_values, allowed, _outbound_proxy(inp, env, secret_values))
     if section is not None:
         cfg["DicomWebOAuth"] = section
         cfg["Plugins"].append(f"{cfg['Plugins'][0].rsplit('/', 1)[0]}/libOrthancPython.so")
@@ -425,7 +520,8 @@ def _order(f: Finding) -> tuple[str, str, str]:
 
 def render_environment(env: dict[str, str]) -> str:
     """The systemd EnvironmentFile text (values quoted, sorted)."""
-    lines = ["# Managed by dicomweb_oauth.orthanc: secrets for orthanc.json's ${VAR} references."]
+    lines = ["# Managed by dicomweb_oauth.orthanc: secrets for orthanc.json's ${VAR} references (and",
+             "# the outbound proxy of Orthanc's HTTP client, with its credentials, when one is set)."]
     for k in sorted(env):
         value = env[k].replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         lines.append(f'{k}="{value}"')

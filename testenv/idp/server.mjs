@@ -5,7 +5,8 @@
 // Usage: node server.mjs --config idp.json
 // The config file (written by `python -m testenv`) holds: host, port, issuer, ttl,
 // clients [{client_id, client_secret, token_endpoint_auth_method, scope}],
-// resources {indicator: {scope, format: "jwt"|"opaque", audience}}, default_resource.
+// resources {indicator: {scope, format: "jwt"|"opaque", audience}}, default_resource,
+// trust_proxy (behind a TLS front: trust its X-Forwarded-Proto and Host).
 //
 // Admin routes (under /__admin/, for tests only):
 //   GET  /__admin/stats        counts of token requests received and tokens issued
@@ -86,7 +87,8 @@ function buildProvider(signingKey, retiredKeys = []) {
     ttl: { ClientCredentials: () => state.ttl },
     cookies: { keys: [randomUUID()] },
   });
-  provider.proxy = false;
+  // Behind the tests' TLS front, the protocol and host clients used come in X-Forwarded-*.
+  provider.proxy = cfg.trust_proxy ?? false;
   provider.use(tokenMiddleware);
   provider.on('server_error', (ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
   return provider;

@@ -441,3 +441,64 @@ def test_host_names_are_checked_before_they_become_file_names(tmp_path):
     assert bad == {"a/b", "../escape"}
     assert sorted(p.name for p in out_dir.iterdir()) == ["good.example.org.orthanc.json"]
     assert not (tmp_path / "escape.orthanc.json").exists()
+
+
+PROXY_PW = 'pr0xy-pass@:/%"q'
+PROXIED = {**GOOD, "orthanc_outbound_proxy": {"url": "http://proxy.hospital.lan:3128", "username": "orthanc",
+                                              "password": PROXY_PW, "no_proxy": ["pacs.hospital.lan", "10.0.0.0/8"]}}
+
+
+def test_one_proxy_variable_gives_the_plugin_and_orthanc_the_same_proxy():
+    r = compile_(PROXIED)
+    assert r.ok, [f.line() for f in r.findings]
+    assert r.config["DicomWebOAuth"]["Proxy"] == {
+        "Url": "http://proxy.hospital.lan:3128", "Username": "orthanc", "Password": "${DWO_PROXY_PASSWORD}",
+        "NoProxy": ["pacs.hospital.lan", "10.0.0.0/8"]}
+    # Orthanc's libcurl takes the proxy from the service environment: Orthanc logs HttpProxy,
+    # credentials included, when started with --verbose.
+    assert "HttpProxy" not in r.config
+    assert r.environment["https_proxy"] == r.environment["http_proxy"] == (
+        "http://orthanc:pr0xy-pass%40%3A%2F%25%22q@proxy.hospital.lan:3128")
+    assert r.environment["no_proxy"] == "pacs.hospital.lan,10.0.0.0/8,localhost,127.0.0.1,::1"
+    assert r.environment["DWO_PROXY_PASSWORD"] == compiler.json_inner(PROXY_PW)
+    for text in (r.rendered, json.dumps(r.summary())):
+        assert PROXY_PW not in text and "pr0xy-pass%40" not in text
+
+
+def test_a_proxy_without_credentials_and_without_an_oauth_section():
+    hv = {**PROXIED, "orthanc_outbound_proxy": {"url": "http://proxy.hospital.lan:3128"}}
+    del hv["orthanc_dicomweb_oauth"]
+    r = compile_(hv)
+    assert r.ok and "DicomWebOAuth" not in r.config
+    assert r.environment["https_proxy"] == "http://proxy.hospital.lan:3128"
+
+
+@pytest.mark.parametrize("proxy,rule", [
+    ({"url": f"http://orthanc:{PROXY_PW}@proxy.lan:3128"}, "SEC-008"),
+    ({"url": "http://proxy.lan"}, "CFG-002"),
+    ({"url": "http://proxy.lan:3128", "password": PROXY_PW}, "CFG-002"),
+    ({"url": "http://proxy.lan:3128", "username": "u", "password": "${PROXY_PASSWORD}"}, "INPUT"),
+    ({"url": "http://proxy.lan:3128", "no_proxy": "pacs.lan"}, "INPUT"),
+    ({"url": "http://proxy.lan:3128", "user": "u"}, "INPUT"),
+    ("http://proxy.lan:3128", "INPUT"),
+])
+def test_a_bad_proxy_is_refused_and_never_rendered(proxy, rule):
+    r = compile_({**GOOD, "orthanc_outbound_proxy": proxy})
+    assert rule in rule_ids(r) and set(rule_ids(r)) <= {rule, "CFG-002"}, [f.line() for f in r.findings]
+    assert "Proxy" not in r.config.get("DicomWebOAuth", {}) and "https_proxy" not in r.environment
+    for part in (PROXY_PW, "pr0xy", '%"q'):  # not even the part a careless URL parse would show
+        assert part not in r.rendered + json.dumps(r.summary())
+
+
+def test_the_proxy_is_set_in_one_place():
+    twice = json.loads(json.dumps(PROXIED))
+    twice["orthanc_dicomweb_oauth"]["Proxy"] = {"Url": "http://proxy.hospital.lan:3128"}
+    assert rule_ids(compile_(twice)) == ["INPUT"]
+    tokens_only = json.loads(json.dumps(GOOD))
+    tokens_only["orthanc_dicomweb_oauth"]["Proxy"] = {"Url": "http://proxy.hospital.lan:3128", "Username": "u",
+                                                      "Password": "section-proxy-pw-1"}
+    r = compile_(tokens_only)
+    assert rule_ids(r) == ["CFG-010"]  # Orthanc's DICOMweb traffic would go direct
+    assert "section-proxy-pw-1" not in r.rendered and r.environment["DWO_PROXY_PASSWORD"] == "section-proxy-pw-1"
+    r = compile_({**GOOD, "orthanc_extra_config": {"HttpProxy": "proxy.hospital.lan:3128"}})
+    assert rule_ids(r) == ["INPUT"]

@@ -51,6 +51,14 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], Optional[str]]] = {
     "api-key-header": ({"HttpHeaders": {"X-Api-Key": SECRET}}, {}, "SEC-006"),
     "password-in-redis-url": ({}, {"Cache": {"Backend": "redis", "EncryptionKey": ENC,
                                              "RedisUrl": f"redis://:{SECRET}@redis.example.org:6379/0"}}, "SEC-008"),
+    # the outbound proxy
+    "proxy-credentials-in-url": ({}, {"Proxy": {"Url": f"http://orthanc:{SECRET}@proxy.example.org:3128"}},
+                                 "SEC-008"),
+    "proxy-without-port": ({}, {"Proxy": {"Url": "http://proxy.example.org"}}, "CFG-002"),
+    "server-proxy-not-an-object": ({"Proxy": "http://proxy.example.org:3128"}, {}, "CFG-002"),
+    # the plugin's requests through a proxy, Orthanc's DICOMweb traffic direct
+    "proxy-for-tokens-only": ({}, {"Proxy": {"Url": "http://proxy.example.org:3128"}}, "CFG-010"),
+    "server-proxy-direct": ({"Proxy": False}, {}, None),
     # the older plugin's values
     "provider-azuremanagedidentity": ({"ProviderType": "azuremanagedidentity", "Resource": "https://x.example.org"},
                                       {}, None),

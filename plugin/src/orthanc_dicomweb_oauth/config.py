@@ -26,6 +26,7 @@ from .errors import OAuthPluginError
 from .legacy import legacy_proxy_server, migrate_legacy
 from .policy import URL_KEYS, allowed_hosts, check_headers, check_redis_url, check_url, safe_url
 from .provider_detect import detect_provider
+from .proxy import ProxyConfig, build_proxy, proxy_errors
 from .redaction import Secret, get_logger, kv
 
 SECTION = "DicomWebOAuth"
@@ -97,6 +98,10 @@ class ServerConfig:
     jwt: JwtConfig = field(default_factory=JwtConfig)
     resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     dicomweb: Mapping[str, Any] = field(default_factory=dict)
+    # The proxy of the plugin's requests for this server; ``proxy_explicit``: a Proxy setting
+    # (global or this server's, ``false`` included) decides the route, not the environment.
+    proxy: Optional[ProxyConfig] = None
+    proxy_explicit: bool = False
 
     @property
     def tls_verify(self) -> bool | str:
@@ -195,6 +200,8 @@ def _schema_text(err: jsonschema.ValidationError) -> str:
         sign = ">=" if v.startswith("min") else "<="
         what = {"minItems": "items", "minLength": "characters"}.get(v, "")
         return f"must be {sign} {want} {what}".rstrip() if not what else f"must have {sign} {want} {what}"
+    if v == "oneOf":
+        return "must be a Proxy object (Url, Username, Password, NoProxy) or false"
     if v == "required":
         return "missing " + ", ".join(k for k in want if isinstance(err.instance, dict) and k not in err.instance)
     return f"does not satisfy the schema ({v})"
@@ -289,6 +296,8 @@ def _server_errors(name: str, s: dict[str, Any], allowed: set[str], host_files: 
         errors.append(OAuthPluginError("SEC-001", "VerifySSL is false but AllowInsecureSSL is not true",
                                        server=name, key=f"{path}.VerifySSL"))
     errors += check_headers(s.get("HttpHeaders", {}), name)
+    if isinstance(s.get("Proxy"), dict):
+        errors += proxy_errors(s["Proxy"], f"{path}.Proxy", name)
     if legacy_proxy_server(s["Url"]):
         errors.append(OAuthPluginError("CFG-005", f"Url {safe_url(s['Url'])} is the older plugin's proxy path; "
                                        "set the real remote DICOMweb URL", server=name, key=f"{path}.Url"))
@@ -317,8 +326,10 @@ def _read_key_file(s: dict[str, Any], host_files: bool) -> Optional[str]:
         return f.read()
 
 
-def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_files: bool) -> ServerConfig:
+def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_files: bool,
+                  global_proxy: Any = None) -> ServerConfig:
     r = _resolve(s)
+    proxy = s.get("Proxy", global_proxy)
     res = {**_defaults(schema, "resilience"), **s.get("Resilience", {})}
     return ServerConfig(
         name=name, url=s["Url"], provider_type=r.provider,
@@ -339,6 +350,7 @@ def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_fil
             breaker_timeout=float(res["CircuitBreakerTimeoutSeconds"]),
             probe_max_delay=float(res["ProbeMaxDelaySeconds"])),
         dicomweb={k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s},
+        proxy=build_proxy(proxy), proxy_explicit=proxy is not None,
     )
 
 
@@ -400,6 +412,8 @@ def _policy_errors(section: dict[str, Any], schema: dict[str, Any], invalid: lis
     errors: list[OAuthPluginError] = []
     allowed = allowed_hosts(section.get("AllowPrivateHosts", []) if well_formed(f"{SECTION}.AllowPrivateHosts")
                             else [])
+    if isinstance(section.get("Proxy"), dict) and well_formed(f"{SECTION}.Proxy"):
+        errors += proxy_errors(section["Proxy"], f"{SECTION}.Proxy")
     if well_formed(f"{SECTION}.Cache"):
         errors += _cache_errors({**_defaults(schema, "cache"), **section.get("Cache", {})}, defer)
     for name, raw in section["Servers"].items():
@@ -427,7 +441,8 @@ def check_config(section: Any, environ: Optional[Mapping[str, str]] = None, *, d
     servers = {name: {**_defaults(schema, "server"), **raw} for name, raw in section["Servers"].items()}
     cache = {**_defaults(schema, "cache"), **section.get("Cache", {})}
     rl = {**_defaults(schema, "")["RateLimit"], **section.get("RateLimit", {})}
-    built = {name: _build_server(name, s, schema, host_files) for name, s in servers.items()}
+    built = {name: _build_server(name, s, schema, host_files, section.get("Proxy"))
+             for name, s in servers.items()}
     insecure = [f"SEC-004 (server '{n}'): TLS verification of the identity provider is DISABLED"
                 for n, srv in built.items() if not srv.verify_ssl]
     return PluginConfig(

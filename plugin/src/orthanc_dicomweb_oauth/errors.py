@@ -52,6 +52,10 @@ _SPECS = [
           "`head -c32 /dev/urandom | base64`)."),
     _spec("CFG-009", "File named in the configuration cannot be read", 500,
           "Check the path and that the Orthanc service user can read it (and nobody else, for keys)."),
+    _spec("CFG-010", "Token requests and DICOMweb traffic would leave by different routes", 500,
+          "Orthanc's HttpProxy carries the DICOMweb traffic and DicomWebOAuth.Proxy the plugin's "
+          "token requests: name the same proxy in both, or in neither.",
+          "With the collection, set orthanc_outbound_proxy: it writes both."),
     # Security policy
     _spec("SEC-001", "TLS verification disabled without AllowInsecureSSL", 500,
           "Prefer CaBundle with your internal CA to VerifySSL false.",
@@ -76,7 +80,9 @@ _SPECS = [
           "the URL: the message shows the URL without them.",
           "Client credentials go in ClientId and ClientSecret, the Redis password in "
           "Cache.RedisPassword, each through ${VAR} (the collection moves them to the service's "
-          "environment file)."),
+          "environment file).",
+          "A proxy's user and password go in Proxy.Username and Proxy.Password (the collection: "
+          "orthanc_outbound_proxy.username and .password)."),
     _spec("SEC-009", "URL host is loopback, private, link-local, unique-local or a metadata endpoint", 500,
           "Every spelling of an address counts (2130706433, 0x7f000001, 127.1 and ::ffff:127.0.0.1 "
           "are all 127.0.0.1).",
@@ -128,6 +134,18 @@ _SPECS = [
     _spec("NET-007", "OpenID discovery document unavailable or invalid", 502,
           "Check Issuer: <Issuer>/.well-known/openid-configuration must answer JSON whose issuer "
           "equals Issuer."),
+    _spec("NET-008", "Cannot reach the outbound proxy", 502,
+          "Check Proxy.Url (host and port) and that the proxy runs and accepts connections from "
+          "the Orthanc host; retried with backoff, and the plugin recovers by itself once the proxy "
+          "is back.",
+          "Hosts that must not go through the proxy belong in Proxy.NoProxy."),
+    _spec("NET-009", "The outbound proxy refused the credentials (407)", 502,
+          "Check Proxy.Username and Proxy.Password (the collection: orthanc_outbound_proxy); the "
+          "proxy asks for Basic authentication. Not retried until the configuration changes."),
+    _spec("NET-010", "The outbound proxy refused to carry the request", 502,
+          "The proxy's access rules refuse this destination (or its port): ask the proxy's "
+          "administrators to allow the identity provider's host on port 443, or list the host in "
+          "Proxy.NoProxy if it is reachable directly."),
     # Internal
     _spec("INT-001", "Unexpected internal error", 500,
           "Report it with the log lines around it (they contain no secrets)."),

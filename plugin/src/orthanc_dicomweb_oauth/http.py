@@ -4,6 +4,7 @@ answers to error codes, so every provider reports them the same way."""
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -11,6 +12,7 @@ from typing import Any, Optional
 import requests
 
 from .errors import OAuthPluginError
+from .proxy import ProxyConfig
 from .redaction import REDACTOR
 
 USER_AGENT = "orthanc-dicomweb-oauth"
@@ -35,14 +37,18 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
 class HttpClient:
     """A requests session bound to one server's TLS and timeout settings."""
 
-    def __init__(self, server: str, verify: bool | str = True, timeout: float = 10.0) -> None:
+    def __init__(self, server: str, verify: bool | str = True, timeout: float = 10.0,
+                 proxy: Optional[ProxyConfig] = None, proxy_explicit: bool = False) -> None:
         self.server = server
         self.verify = verify
         self.timeout = timeout
+        self.proxy = proxy
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        # The plugin never follows proxies from the environment silently into another host's
-        # TLS: requests honours HTTPS_PROXY, which operators of closed networks rely on.
+        # Without a Proxy setting, requests follows HTTPS_PROXY/NO_PROXY from the environment,
+        # as Orthanc's libcurl does without HttpProxy. With one, the setting alone decides, so
+        # that the plugin and Orthanc cannot be routed apart by a stray variable.
+        self.session.trust_env = not proxy_explicit
 
     def close(self) -> None:
         self.session.close()
@@ -51,8 +57,13 @@ class HttpClient:
         kw.setdefault("timeout", self.timeout)
         kw.setdefault("verify", self.verify)
         kw.setdefault("allow_redirects", False)
+        if not self.session.trust_env:
+            via = self.proxy.for_url(url) if self.proxy else None
+            kw.setdefault("proxies", {"http": via, "https": via} if via else {})
         try:
             return self.session.request(method, url, **kw)
+        except requests.exceptions.ProxyError as e:
+            raise proxy_error(self.server, url, e) from None
         except requests.exceptions.SSLError as e:
             raise OAuthPluginError("NET-003", f"TLS error talking to {_host(url)}: {_reason(e)}",
                                    server=self.server, retryable=False) from None
@@ -79,6 +90,22 @@ class HttpClient:
             raise OAuthPluginError(code, f"GET {_host(url)}{_path(url)} did not answer a JSON object",
                                    server=self.server)
         return data
+
+
+def proxy_error(server: str, url: str, e: Exception) -> OAuthPluginError:
+    """NET-009 when the proxy wants other credentials (407), NET-010 when it refuses to carry
+    the request, NET-008 when it cannot be reached. The proxy's answer to CONNECT is in the
+    message http.client raised, "Tunnel connection failed: <status> <reason>"."""
+    m = re.search(r"Tunnel connection failed: (\d{3})", str(e))
+    status = int(m.group(1)) if m else None
+    if status == 407:
+        return OAuthPluginError("NET-009", f"the proxy refused its credentials (HTTP 407) for {_host(url)}",
+                                server=server, key="Proxy.Username/Proxy.Password")
+    if status is not None:
+        return OAuthPluginError("NET-010", f"the proxy refused to connect to {_host(url)} (HTTP {status})",
+                                server=server)
+    return OAuthPluginError("NET-008", f"cannot reach the proxy for {_host(url)}: {_reason(e)}",
+                            server=server, retryable=True)
 
 
 def _host(url: str) -> str:

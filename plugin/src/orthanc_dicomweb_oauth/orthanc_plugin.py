@@ -17,10 +17,10 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .config import SECTION, ConfigRefused, PluginConfig, load_config
+from .config import ConfigRefused, PluginConfig
 from .errors import OAuthPluginError
 from .metrics import Metrics
-from .orthanc_settings import orthanc_conflicts
+from .orthanc_settings import judge
 from .providers.base import Token
 from .redaction import get_logger, install_handler, kv
 from .rest_api import Response, RestApi
@@ -73,11 +73,13 @@ class PluginRuntime:
         self.errors: list[OAuthPluginError] = []
         self.callbacks: list[Callable[..., None]] = []  # what Orthanc calls back; see register()
         try:
-            self.config = load_config(full_config.get(SECTION))
-            _log.setLevel(_LEVELS[self.config.log_level])
-            conflicts = orthanc_conflicts(full_config, list(self.config.servers))
-            if conflicts:
-                raise ConfigRefused(conflicts)
+            config, errors = judge(full_config)
+            if config is None:
+                raise ConfigRefused(errors)
+            self.config = config
+            for w in config.warnings:
+                _log.warning(kv("config.warning", note=w))
+            _log.setLevel(_LEVELS[config.log_level])
             self.managers = manager_factory(self.config, self.metrics)
         except OAuthPluginError as e:
             self._refuse(e)

@@ -14,6 +14,10 @@ def _type(prop: dict[str, Any], schema: dict[str, Any]) -> str:
     if "$ref" in prop:
         target = schema["$defs"][prop["$ref"].split("/")[-1]]
         return _type({**target, **{k: v for k, v in prop.items() if k != "$ref"}}, schema)
+    if "oneOf" in prop:
+        return " or ".join(_type(p, schema) for p in prop["oneOf"])
+    if "const" in prop:
+        return f"`{json.dumps(prop['const'])}`"
     if "enum" in prop:
         return " \\| ".join(f"`{v}`" for v in prop["enum"])
     t = prop.get("type", "")
@@ -58,6 +62,10 @@ def markdown() -> str:
         "## `Cache`",
         "",
         *_table(s["$defs"]["cache"], s),
+        "",
+        "## `Proxy` (top level, and per server)",
+        "",
+        *_table(s["$defs"]["proxy"], s),
         "",
         "## `RateLimit`",
         "",

@@ -149,6 +149,9 @@ class RestApi:
                 "issuer": s.issuer, "client_id": s.client_id, "client_auth_method": s.client_auth_method,
                 "scope": s.scope, "audience": s.audience, "resource": s.resource,
                 "verify_ssl": s.verify_ssl, "ca_bundle": s.ca_bundle,
+                # Where the plugin's requests go: the proxy's address and user, never its password.
+                "proxy": s.proxy.url if s.proxy else ("direct" if s.proxy_explicit else "environment"),
+                "proxy_user": s.proxy.username if s.proxy else None,
                 "token_refresh_buffer_seconds": s.refresh_buffer, "jwt_validation": s.jwt.enabled,
                 "max_retries": s.resilience.max_retries,
                 "circuit_breaker_threshold": s.resilience.breaker_threshold,

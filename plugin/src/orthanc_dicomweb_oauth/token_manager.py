@@ -47,7 +47,8 @@ class TokenManager:
         self.server = server
         self.metrics = metrics
         self.shared = shared
-        self.http = http or HttpClient(server.name, server.tls_verify, server.token_timeout)
+        self.http = http or HttpClient(server.name, server.tls_verify, server.token_timeout,
+                                       server.proxy, server.proxy_explicit)
         self.provider = make_provider(server, self.http)
         self.validator = (JwtValidator(server, self.http, getattr(self.provider, "discovery", None))
                           if server.jwt.enabled else None)
