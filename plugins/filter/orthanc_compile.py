@@ -70,6 +70,12 @@ _value:
       description: Notes that do not fail, e.g. a key of the older plugin loaded under its new name.
       type: list
       elements: str
+    provider_checks:
+      description: For the reachability preflight, each identity provider endpoint with its server's TLS
+        settings and route (C(environment) with the proxy's address or no_proxy, C(headers) with the proxy's
+        credentials). Secret.
+      type: list
+      elements: dict
 """
 
 from collections.abc import Mapping
@@ -78,6 +84,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.dicomweb_oauth.orthanc.plugins.plugin_utils.compiler import (
     compile_host,
     plain,
+    provider_checks,
     render_environment,
 )
 
@@ -98,6 +105,7 @@ def orthanc_compile(hostvars, host=None):
         "findings": [dict(f.as_dict(), line=f.line()) for f in result.findings],
         "waived": result.waived,
         "warnings": result.warnings,
+        "provider_checks": provider_checks(result.config, result.environment),
     }
 
 

@@ -10,6 +10,7 @@ fixed layout, so the same inventory always gives the same bytes."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import math
@@ -516,6 +517,56 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
 
 def _order(f: Finding) -> tuple[str, str, str]:
     return (f.rule, f.path, f.message)
+
+
+def provider_checks(config: dict[str, Any], env: dict[str, str]) -> list[dict[str, Any]]:
+    """For the preflight: each identity provider endpoint the inventory names (TokenEndpoint, else
+    the Issuer's discovery document) with its server's TLS settings and its route, decided by the
+    plugin's own proxy rules. A proxied probe gets the proxy's address in its environment and the
+    credentials as a Proxy-Authorization header (urllib sends it in CONNECT only); a direct one
+    gets no_proxy=*. Without any proxy setting the host's environment decides, as for the plugin."""
+    section = config.get("DicomWebOAuth") or {}
+    servers = section.get("Servers")
+    checks = []
+    for name, srv in sorted(servers.items()) if isinstance(servers, dict) else ():
+        if not isinstance(srv, dict):
+            continue
+        url = srv.get("TokenEndpoint") or (srv["Issuer"].rstrip("/") + "/.well-known/openid-configuration"
+                                           if isinstance(srv.get("Issuer"), str) else None)
+        if not isinstance(url, str) or not re.match(r"^https?://", url):
+            continue
+        route = srv.get("Proxy", section.get("Proxy"))
+        checks.append({"server": name, "url": url, "verify": srv.get("VerifySSL", True) is not False,
+                       "ca": srv.get("CaBundle") or "", **_probe_route(url, route, env)})
+    return checks
+
+
+def _probe_route(url: str, proxy: Any, env: dict[str, str]) -> dict[str, Any]:
+    if proxy is None:
+        return {"environment": {}, "headers": {}}
+    proxy_mod = plugin_package.module("proxy")
+    direct = {"environment": {"no_proxy": "*", "NO_PROXY": "*"}, "headers": {}}
+    if not isinstance(proxy, dict) or proxy_mod.goes_direct(urlsplit(url).hostname or "", proxy.get("NoProxy", [])):
+        return direct
+    via = {k: proxy["Url"] for k in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")}
+    headers = {}
+    if proxy.get("Username"):
+        password = _env_value(proxy.get("Password"), env)
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(
+            f"{proxy['Username']}:{password}".encode()).decode()
+    return {"environment": {**via, "no_proxy": "", "NO_PROXY": ""}, "headers": headers}
+
+
+def _env_value(value: Any, env: dict[str, str]) -> str:
+    """A ${VAR} of the environment file as the service reads it (json_inner undone)."""
+    m = ENV_REF_RE.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return str(value or "")
+    raw = env.get(m.group(1), "")
+    try:
+        return str(json.loads(f'"{raw}"'))
+    except ValueError:
+        return raw
 
 
 def render_environment(env: dict[str, str]) -> str:

@@ -35,6 +35,7 @@ from testenv.tls import self_signed
 from tests.conftest import STATE_DIR, report
 from tests.e2e.conftest import CREDENTIALS
 from tests.e2e.test_dicomweb_through_oauth import load_study
+from tests.helpers.collection import BIN, ansible_env, collections_path
 from tests.helpers.idp_resources import DICOM_AUDIENCE
 from tests.helpers.wait import wait_for
 
@@ -58,6 +59,7 @@ class Hospital:
     ca: str
     rendered: str
     environment: dict[str, str]
+    hostvars: dict[str, Any]
 
 
 def _hostvars(front: TlsFront, squid: Squid, ca: str, idp: IdentityProvider, port: int) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def _hostvars(front: TlsFront, squid: Squid, ca: str, idp: IdentityProvider, por
 
 
 def _source(ns: Namespace, hostvars: dict[str, Any]) -> tuple[OrthancServer, str, dict[str, str]]:
+    """The source Orthanc, configured by the compiler from ``hostvars``."""
     result = compile_host("hospital-orthanc", hostvars)
     assert result.ok, [f.line() for f in result.findings]
     cfg = json.loads(result.rendered)
@@ -117,12 +120,13 @@ def hospital() -> Iterator[Hospital]:
             component.stop()  # a leftover from an interrupted run
             component.start()
             started.append(component)
-        source, rendered, env = _source(ns, _hostvars(front, squid, cert, idp, free_port()))
+        hostvars = _hostvars(front, squid, cert, idp, free_port())
+        source, rendered, env = _source(ns, hostvars)
         source.stop()
         source.process.log_file.unlink(missing_ok=True)  # the password check reads this run's log
         source.start()
         started.append(source)
-        yield Hospital(ns, squid, front, idp, target, source, cert, rendered, env)
+        yield Hospital(ns, squid, front, idp, target, source, cert, rendered, env, hostvars)
     finally:
         for component in reversed(started):
             component.stop()
@@ -252,3 +256,33 @@ def test_proxy_password_appears_nowhere(hospital: Hospital) -> None:
     assert "${DWO_PROXY_PASSWORD}" in hospital.rendered and "HttpProxy" not in hospital.rendered
     leaks = [where for where, text in texts.items() for secret in secrets if secret in text]
     assert leaks == []
+
+
+def _preflight(hospital: Hospital, tmp: Path, proxy: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """The config role's preflight, run by ansible-playbook inside the hospital namespace (the
+    host the role deploys to), with -v so that a leaked argument would show."""
+    hostvars = {**hospital.hostvars, "orthanc_outbound_proxy": proxy}
+    playbook = tmp / "preflight.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "all", "gather_facts": False, "vars": hostvars,
+        "tasks": [{"ansible.builtin.import_role": {"name": "dicomweb_oauth.orthanc.config",
+                                                   "tasks_from": "preflight"}}]}]))
+    argv = [str(BIN / "ansible-playbook"), "-v", "-i", "hospital-orthanc,", "-c", "local", str(playbook)]
+    return subprocess.run(hospital.ns.argv(argv), env=ansible_env(collections_path(tmp)), capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_provider_preflight_goes_through_the_proxy(hospital: Hospital, tmp_path: Path) -> None:
+    proxy = hospital.hostvars["orthanc_outbound_proxy"]
+    ok = _preflight(hospital, tmp_path, proxy)
+    assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-2000:]
+    assert _tunnels(hospital.squid, IDP_NAME), "the preflight did not go through the proxy"
+    refused = _preflight(hospital, tmp_path, {**proxy, "password": "not-the-proxy-password"})
+    assert refused.returncode != 0
+    assert "identity provider unreachable from hospital-orthanc" in refused.stdout
+    assert "remote https://idp.cloud.test" in refused.stdout and "407" in refused.stdout, refused.stdout[-3000:]
+    for out in (ok, refused):
+        text = out.stdout + out.stderr
+        for secret in (PROXY_PASSWORD, quote(PROXY_PASSWORD, safe=""), "not-the-proxy-password"):
+            assert secret not in text
+        assert "Proxy-Authorization" not in text or "Basic " not in text
