@@ -72,10 +72,13 @@ test-integration: deps
 test: lint sanity
 	@bash scripts/run-tests.sh
 
+# Each prints its figures (README, "Performance" quotes the latest); about 15 minutes in all.
 bench: deps
 	$(PY) bench/token_cache.py
 	$(PY) bench/data_path.py
+	$(PY) bench/refresh_under_load.py
 	$(PY) bench/compile_inventory.py
+	$(PY) bench/deploy_time.py
 
 clean-state:
 	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest
