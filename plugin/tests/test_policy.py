@@ -175,3 +175,10 @@ def test_config_loader_imports_without_the_runtime_dependencies():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['CFG-007', 'SEC-009']"
+
+
+def test_a_password_with_a_slash_in_a_url_is_refused_and_never_shown():
+    """user:1234/rest@host reads as host "user", port 1234 and a path holding the password."""
+    got, errors = codes({"Url": "https://orthanc:1234/abcd-secret-77@pacs.example.org/dicom-web"})
+    assert got == ["SEC-008"], errors
+    assert all("abcd-secret-77" not in e.message for e in errors)

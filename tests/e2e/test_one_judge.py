@@ -46,6 +46,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], Optional[str]]] = {
     "allowed-private-host": ({"Url": "https://127.1/dicom-web"}, {"AllowPrivateHosts": ["127.0.0.1"]}, None),
     # secrets anywhere
     "userinfo-in-url": ({"Url": f"https://user:{SECRET}@pacs.example.org/dicom-web"}, {}, "SEC-008"),
+    "password-with-a-slash-in-url": ({"Url": f"https://orthanc:1234/{SECRET}@pacs.example.org/dicom-web"}, {},
+                                     "SEC-008"),
     "secret-in-query": ({"TokenEndpoint": f"https://idp.example.org/token?client_secret={SECRET}"}, {}, "SEC-008"),
     "cookie-header": ({"HttpHeaders": {"Cookie": f"s={SECRET}"}}, {}, "SEC-006"),
     "api-key-header": ({"HttpHeaders": {"X-Api-Key": SECRET}}, {}, "SEC-006"),

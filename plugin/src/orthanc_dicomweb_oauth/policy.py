@@ -39,7 +39,7 @@ def safe_url(url: str) -> str:
         return "<unparsable URL>"
     if ":" in host:
         host = f"[{host}]"
-    return f"{p.scheme}://{host}{port}{p.path}"
+    return f"{p.scheme}://{host}{port}" + ("/..." if "@" in p.path else p.path)
 
 
 def _credentials_in_url(url: str, name: Optional[str], key: str, fix: str) -> list[OAuthPluginError]:
@@ -48,6 +48,11 @@ def _credentials_in_url(url: str, name: Optional[str], key: str, fix: str) -> li
     if p.username or p.password:
         out.append(OAuthPluginError("SEC-008", f"{safe_url(url)} carries credentials in the URL; {fix}",
                                     server=name, key=key))
+    elif "@" in p.path:
+        # user:1234/rest@host parses as host "user", port 1234 and a path that holds the rest of
+        # a password: refused, and never shown.
+        out.append(OAuthPluginError("SEC-008", f"{safe_url(url)} has an @ in its path, as credentials whose "
+                                    f"password holds a / would; {fix}", server=name, key=key))
     secret_params = sorted({k for k, _v in parse_qsl(p.query, keep_blank_values=True) if _SECRET_NAME.search(k)})
     if secret_params:
         out.append(OAuthPluginError("SEC-008", f"{safe_url(url)} carries a secret in query parameter "
