@@ -1,17 +1,21 @@
 """Data-path benchmark (SPEC section 6): the plugin must not slow Orthanc's DICOMweb transfers.
 
-Three sources send to the same protected target Orthanc in the same run:
+Four sources send to the same protected target Orthanc in the same run:
 - "static": Orthanc without the Python plugin, a bearer token written once as a static
   ``HttpHeaders`` entry in ``DicomWeb.Servers`` (the limit: nothing can be faster);
+- "python": the same, with orthanc-python loaded and running an empty script
+  (``bench/fixtures/empty_plugin.py``): what loading the Python plugin costs by itself;
 - "plugin": Orthanc + this plugin, the bearer header set by the plugin (header injection);
 - "peer": the mechanism of the older plugin and other peers, a Python route in the source
   Orthanc that adds the header and forwards every request and answer
   (``bench/fixtures/peer_proxy.py``, a fixture, never shipped).
-Measured: STOW of one large study (300 MB by default, many instances) and 4 parallel retrieves
-of 4 studies (200 MB in all), large enough that Orthanc's job floor (about 0.5 s per job here,
-measured in the same run with a one-instance study) is a small part of each time; plus the time
-the target spends receiving (its own log: the STOW request's arrival to the last instance stored;
-the target is emptied of the study before each STOW). Rounds
+Measured: STOW of one large study (800 MB by default, many instances) and 4 parallel retrieves
+of 4 studies (1.2 GB in all), large enough that Orthanc's job floor (about 0.5 s per job here,
+measured in the same run with a one-instance study) is a small part of each job. The job's time
+moves in steps of Orthanc's job polling, so the ratios come from the data path's time read in
+Orthanc's own logs: for a STOW, the request's arrival at the target to the last instance the
+target stored (the target is emptied of the study first); for the retrieves, the first request's
+arrival at the target to the last instance the source stored. Rounds
 alternate between the sources and the median is kept. Printed: seconds, MB/s, each source's
 throughput against the static header (target for the plugin >= 0.98), and each Orthanc's peak
 and current memory.
@@ -43,6 +47,7 @@ from tests.helpers.dicom import ct_series  # noqa: E402
 
 STATE = ROOT / ".testenv" / "bench"
 PEER_SCRIPT = ROOT / "bench" / "fixtures" / "peer_proxy.py"
+EMPTY_SCRIPT = ROOT / "bench" / "fixtures" / "empty_plugin.py"
 INSTANCE_MB = 512 * 512 * 2 / 1e6  # one 512 x 512 16-bit CT slice
 
 
@@ -122,7 +127,12 @@ def start_sources(idp: IdentityProvider, target: OrthancServer) -> dict[str, Ort
         "DicomWeb": {"Servers": {"remote": {"Url": f"http://127.0.0.1:{peer_port}/peer-proxy/"}}},
         "PeerProxy": {"Target": f"{target.url}/dicom-web/", "Token": token}, "ConcurrentJobs": 4},
         python_script=PEER_SCRIPT, port=peer_port)
-    sources = {"static": static, "plugin": plugin, "peer": peer}
+    # The static header again, with orthanc-python loaded and doing nothing: what loading the
+    # Python plugin costs, apart from what this plugin's code does.
+    python = OrthancServer(STATE, "bench-python", {"DicomWeb": {"Servers": {"remote": {
+        "Url": f"{target.url}/dicom-web/", "HttpHeaders": {"Authorization": f"Bearer {token}"}}}},
+        "ConcurrentJobs": 4}, python_script=EMPTY_SCRIPT)
+    sources = {"static": static, "python": python, "plugin": plugin, "peer": peer}
     for s in sources.values():
         s.stop()
         s.start()
@@ -141,32 +151,55 @@ def _seconds(line: str) -> Optional[float]:
     return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
 
 
-def target_receiving(target: OrthancServer, offset: int) -> float:
-    """From the target's own log since ``offset``: seconds from the first STOW request's arrival to
-    the last instance it stored (Orthanc --verbose logs both)."""
-    with open(target.process.log_file, "rb") as f:
+def _log_lines(server: OrthancServer, offset: int) -> list[str]:
+    with open(server.process.log_file, "rb") as f:
         f.seek(offset)
-        lines = f.read().decode(errors="replace").splitlines()
-    start = next((_seconds(x) for x in lines if "(http) POST /dicom-web/studies" in x), None)
-    ends = [_seconds(x) for x in lines if "ServerContext.cpp" in x and "tored" in x]
-    end = next((e for e in reversed(ends) if e is not None), None)
+        return f.read().decode(errors="replace").splitlines()
+
+
+def _first(lines: list[str], text: str) -> Optional[float]:
+    return next((_seconds(x) for x in lines if text in x), None)
+
+
+def _last_stored(lines: list[str]) -> Optional[float]:
+    return next((_seconds(x) for x in reversed(lines) if "ServerContext.cpp" in x and "tored" in x), None)
+
+
+def _span(start: Optional[float], end: Optional[float]) -> float:
     return end - start if start is not None and end is not None else float("nan")
+
+
+def log_offsets(*servers: OrthancServer) -> list[int]:
+    return [s.process.log_file.stat().st_size for s in servers]
 
 
 def timed_new_stow(source: OrthancServer, target: OrthancServer, study: str) -> tuple[float, float]:
     """A STOW of a study the target does not have (removed first; an Orthanc study id is the
-    same on every Orthanc): (seconds, the target's receiving seconds)."""
+    same on every Orthanc): (the job's seconds, the data path's seconds from the target's log:
+    the STOW request's arrival to the last instance stored; Orthanc --verbose logs both to the
+    microsecond, where the job's time moves in steps of its polling)."""
     target.request("DELETE", f"/studies/{study}")
-    offset = target.process.log_file.stat().st_size
+    (offset,) = log_offsets(target)
     seconds = timed_stow(source, study)
-    return seconds, target_receiving(target, offset)
+    lines = _log_lines(target, offset)
+    return seconds, _span(_first(lines, "(http) POST /dicom-web/studies"), _last_stored(lines))
+
+
+def timed_new_retrieves(source: OrthancServer, target: OrthancServer, uids: list[str], ids: list[str]
+                        ) -> tuple[float, float]:
+    """(the jobs' seconds, the data path's seconds: the first request's arrival at the target to
+    the last instance the source stored, from both logs on this machine's clock)."""
+    t_off, s_off = log_offsets(target, source)
+    seconds = timed_retrieves(source, uids, ids)
+    start = _first(_log_lines(target, t_off), "(http) GET /dicom-web/studies/")
+    return seconds, _span(start, _last_stored(_log_lines(source, s_off)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--stow-mb", type=float, default=300)
-    ap.add_argument("--retrieve-mb", type=float, default=200)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--stow-mb", type=float, default=800)
+    ap.add_argument("--retrieve-mb", type=float, default=1200)
     args = ap.parse_args()
 
     idp = IdentityProvider(STATE, ttl=3600)
@@ -193,21 +226,26 @@ def main() -> None:
             uids.append(target.get(f"/studies/{sid}")["MainDicomTags"]["StudyInstanceUID"])
 
         names = list(sources)
+        # job seconds and data-path seconds (from the logs) per source
         stow: dict[str, list[float]] = {n: [] for n in names}
-        recv: dict[str, list[float]] = {n: [] for n in names}
+        stow_path: dict[str, list[float]] = {n: [] for n in names}
         retr: dict[str, list[float]] = {n: [] for n in names}
+        retr_path: dict[str, list[float]] = {n: [] for n in names}
         floor = [timed_stow(sources["static"], tiny["static"]) for _ in range(5)]
         for n, s in sources.items():
             timed_stow(s, studies[n])  # warm-up
         for r in range(args.rounds):
-            order = names[r % 3:] + names[:r % 3]
+            order = names[r % len(names):] + names[:r % len(names)]
             for n in order:
-                seconds, receiving = timed_new_stow(sources[n], target, studies[n])
+                seconds, path = timed_new_stow(sources[n], target, studies[n])
                 stow[n].append(seconds)
-                recv[n].append(receiving)
+                stow_path[n].append(path)
             for n in order:
-                retr[n].append(timed_retrieves(sources[n], uids, ids))
-        report(args, sources, target, size_mb, retr_mb, statistics.median(floor), stow, recv, retr)
+                seconds, path = timed_new_retrieves(sources[n], target, uids, ids)
+                retr[n].append(seconds)
+                retr_path[n].append(path)
+        report(args, sources, target, statistics.median(floor),
+               [("STOW 1 study", size_mb, stow, stow_path), ("4 parallel retrieves", retr_mb, retr, retr_path)])
     finally:
         for s in sources.values():
             s.stop()
@@ -215,24 +253,25 @@ def main() -> None:
         idp.stop()
 
 
-def report(args: argparse.Namespace, sources: dict[str, OrthancServer], target: OrthancServer, size_mb: float,
-           retr_mb: float, floor: float, stow: dict[str, list[float]], recv: dict[str, list[float]],
-           retr: dict[str, list[float]]) -> None:
-    print(f"Orthanc pair on loopback, {args.rounds} rotating rounds, medians; job floor (STOW of one small "
-          f"instance) {floor:.2f} s")
-    for label, data, mb in (("STOW 1 study", stow, size_mb), ("4 parallel retrieves", retr, retr_mb)):
-        base = statistics.median(data["static"])
-        print(f"{label} ({mb:.0f} MB): the floor is {100 * floor / base:.0f} % of the static header's time")
-        for n in sources:
-            t = statistics.median(data[n])
-            extra = f", target receiving {statistics.median(recv[n]):.2f} s" if data is stow else ""
-            print(f"  {n:7s} {t:7.2f} s {mb / t:7.1f} MB/s  throughput vs static header {base / t:.3f}{extra}")
-    def ratio(data: dict[str, list[float]], a: str, b: str) -> float:
-        return statistics.median(data[a]) / statistics.median(data[b])
+Series = dict[str, list[float]]
 
-    print(f"  plugin/static (target >= 0.98): STOW {ratio(stow, 'static', 'plugin'):.3f}, retrieve "
-          f"{ratio(retr, 'static', 'plugin'):.3f}; the plugin is {ratio(stow, 'peer', 'plugin'):.2f}x (STOW) and "
-          f"{ratio(retr, 'peer', 'plugin'):.2f}x (retrieve) as fast as the peer mechanism")
+
+def report(args: argparse.Namespace, sources: dict[str, OrthancServer], target: OrthancServer, floor: float,
+           rows: list[tuple[str, float, Series, Series]]) -> None:
+    print(f"Orthanc pair on loopback, {args.rounds} rotating rounds, medians; job floor (STOW of one small "
+          f"instance) {floor:.2f} s. The data path's seconds come from Orthanc's own logs (microseconds), the "
+          "job's from polling it (steps of about 0.5 s)")
+    for label, mb, jobs, path in rows:
+        base, base_job = statistics.median(path["static"]), statistics.median(jobs["static"])
+        print(f"{label} ({mb:.0f} MB): the floor is {100 * floor / base_job:.0f} % of the static header's job")
+        for n in sources:
+            t, j = statistics.median(path[n]), statistics.median(jobs[n])
+            print(f"  {n:7s} data path {t:6.2f} s {mb / t:6.1f} MB/s, throughput vs static header {base / t:.3f}"
+                  f"  (job {j:5.2f} s, {base_job / j:.3f})")
+        print(f"  plugin/static {base / statistics.median(path['plugin']):.3f} (target >= 0.98), plugin/python "
+              f"{statistics.median(path['python']) / statistics.median(path['plugin']):.3f}; the plugin is "
+              f"{statistics.median(path['peer']) / statistics.median(path['plugin']):.2f}x as fast as the peer "
+              "mechanism")
     for n, s in sources.items():
         pid = s.process.pid or 0
         print(f"  memory {n:7s} Orthanc: peak {memory_kib(pid, 'VmHWM') / 1024:.0f} MiB, now "
