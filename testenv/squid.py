@@ -95,8 +95,5 @@ class Squid:
     def stop(self) -> None:
         self.process.stop()
 
-    def running(self) -> bool:
-        return self.process.running()
-
     def access_lines(self) -> list[str]:
         return self.access_log.read_text(errors="replace").splitlines() if self.access_log.exists() else []

@@ -293,7 +293,7 @@ def secret_keys(definition: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The outbound proxy: one inventory variable, Orthanc's HttpProxy and the plugin's Proxy
+# The outbound proxy: one inventory variable, the plugin's Proxy and Orthanc's https_proxy
 
 
 def _proxy_input(inp: _Inputs) -> Optional[dict[str, Any]]:
@@ -310,7 +310,7 @@ def _proxy_input(inp: _Inputs) -> Optional[dict[str, Any]]:
             inp.bad(f"{where}.{key}", "must be a string", fix)
             return None
     if isinstance(raw.get("password"), str) and ENV_RE.match(raw["password"]):
-        inp.bad(f"{where}.password", "cannot be a ${VAR}: Orthanc's HttpProxy needs the password URL-encoded",
+        inp.bad(f"{where}.password", "cannot be a ${VAR}: Orthanc's proxy (https_proxy) needs it URL-encoded",
                 "Give the value itself (from Vault); the compiler keeps it out of orthanc.json.")
         return None
     no_proxy = raw.get("no_proxy") or []

@@ -457,6 +457,11 @@ def load_config(section: Any, environ: Optional[Mapping[str, str]] = None) -> Pl
     cfg, errors = check_config(section, environ)
     if cfg is None:
         raise ConfigRefused(errors)
+    log_warnings(cfg)
+    return cfg
+
+
+def log_warnings(cfg: PluginConfig) -> None:
+    """What loads but deserves a look (older-plugin keys, disabled TLS checks), once at start."""
     for w in cfg.warnings:
         _log.warning(kv("config.warning", note=w))
-    return cfg

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .config import ConfigRefused, PluginConfig
+from .config import ConfigRefused, PluginConfig, log_warnings
 from .errors import OAuthPluginError
 from .metrics import Metrics
 from .orthanc_settings import judge
@@ -77,8 +77,7 @@ class PluginRuntime:
             if config is None:
                 raise ConfigRefused(errors)
             self.config = config
-            for w in config.warnings:
-                _log.warning(kv("config.warning", note=w))
+            log_warnings(config)
             _log.setLevel(_LEVELS[config.log_level])
             self.managers = manager_factory(self.config, self.metrics)
         except OAuthPluginError as e:
