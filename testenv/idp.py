@@ -145,3 +145,13 @@ class IdentityProvider:
     def rotate_key(self, overlap: bool = False) -> str:
         """A new signing key; the old one leaves the JWKS at once, or stays in it (``overlap``)."""
         return str(self._post("/__admin/rotate-key", {"overlap": overlap})["kid"])
+
+    def set_client_secrets(self, client_id: str, secrets: list[tuple[str, str]]) -> None:
+        """The (label, secret) pairs ``client_id`` may authenticate with, the first registered;
+        a secret left out stops working (revoked)."""
+        self._post("/__admin/client-secrets", {"client_id": client_id,
+                                               "secrets": [{"label": k, "secret": v} for k, v in secrets]})
+
+    def secrets_seen(self, client_id: str) -> list[str]:
+        """The label of the secret of each token request of ``client_id``, oldest first."""
+        return [str(e.get("secret")) for e in self.stats()["events"] if e.get("client_id") == client_id]

@@ -13,8 +13,11 @@ description:
   - Builds Orthanc's configuration, including the C(DicomWebOAuth) section, from the C(orthanc_*)
     variables of one host; validates that section against the plugin's JSON Schema and checks the
     hardening rules of C(docs/hardening.md), applying the host's waivers.
-  - Secrets are replaced by C(${VAR}) references and returned separately in C(environment), for a
-    root-owned environment file. Use C(no_log) on tasks that handle the result.
+  - Each server's C(ClientSecret) becomes a C(ClientSecretFile) under C(orthanc_secrets_directory),
+    its content returned in C(secret_files) (the plugin reads the file again when it changes, so a
+    rotated secret needs no restart). The other secrets are replaced by C(${VAR}) references and
+    returned separately in C(environment), for a root-owned environment file. Use C(no_log) on
+    tasks that handle the result.
 positional: _input
 options:
   _input:
@@ -58,6 +61,10 @@ _value:
     environment_file:
       description: The environment file text (C(NAME="value") lines).
       type: str
+    secret_files:
+      description: The client secrets as files to write on the host, each with C(path) and C(content). Secret.
+      type: list
+      elements: dict
     findings:
       description: Each finding with rule, severity, host, path, message, fix and line.
       type: list
@@ -102,6 +109,7 @@ def orthanc_compile(hostvars, host=None):
         "rendered": result.rendered,
         "environment": result.environment,
         "environment_file": render_environment(result.environment),
+        "secret_files": [{"path": p, "content": c} for p, c in sorted(result.secret_files.items())],
         "findings": [dict(f.as_dict(), line=f.line()) for f in result.findings],
         "waived": result.waived,
         "warnings": result.warnings,

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "orthanc_hardening_waivers": [],
     "orthanc_extra_config": {},
     "orthanc_outbound_proxy": None,
+    "orthanc_secrets_directory": "/etc/orthanc/secrets",
 }
 MANAGED_KEYS = frozenset({
     "Name", "StorageDirectory", "IndexDirectory", "HttpPort", "DicomServerEnabled", "DicomPort", "DicomAet",
@@ -84,6 +85,9 @@ class Result:
     findings: list[Finding]
     waived: list[dict[str, str]]
     warnings: list[str] = field(default_factory=list)
+    # path on the host -> content: the client secrets, which the plugin reads from files (and
+    # reads again when they change: a rotation needs no restart).
+    secret_files: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -364,10 +368,26 @@ def _outbound_proxy(inp: _Inputs, env: dict[str, str], secret_values: dict[str, 
     return plugin
 
 
-def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str],
+def _secret_to_file(srv: dict[str, Any], sname: str, directory: str, files: dict[str, str],
+                    secret_values: dict[str, str]) -> None:
+    """A server's ClientSecret becomes a ClientSecretFile in ``directory`` (not for the
+    operator's own ${VAR}, nor a value that is not a string: the judge reports that)."""
+    value = srv.get("ClientSecret")
+    if not isinstance(value, str) or ENV_RE.match(value) or "ClientSecretFile" in srv:
+        return
+    path = f"{directory.rstrip('/')}/{sname}.client-secret"
+    files[path] = value
+    if "{{" not in value:
+        secret_values[f"DicomWebOAuth.Servers.{sname}.ClientSecret"] = value
+    del srv["ClientSecret"]
+    srv["ClientSecretFile"] = path
+
+
+def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, str], files: dict[str, str],
                    allowed: list[str], proxy: Optional[dict[str, Any]] = None) -> Optional[dict[str, Any]]:
-    """The DicomWebOAuth section with its secrets moved to the environment, the private hosts
-    the inventory allows, and the REST API's rate limit written out."""
+    """The DicomWebOAuth section with its client secrets moved to files and its other secrets to
+    the environment, the private hosts the inventory allows, and the REST API's rate limit written
+    out."""
     raw = inp.v["orthanc_dicomweb_oauth"]
     if raw is None:
         return None
@@ -377,6 +397,8 @@ def _oauth_section(inp: _Inputs, env: dict[str, str], secret_values: dict[str, s
     section = copy.deepcopy(raw)
     servers = section.get("Servers")
     for sname, srv in sorted(servers.items()) if isinstance(servers, dict) else ():
+        if isinstance(srv, dict):
+            _secret_to_file(srv, str(sname), inp.path("orthanc_secrets_directory"), files, secret_values)
         for key in secret_keys("server") if isinstance(srv, dict) else ():
             _move_secret(srv, key, env_name("DWO", sname, key), env, secret_values,
                          f"DicomWebOAuth.Servers.{sname}.{key}")
@@ -491,10 +513,11 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     inp = _Inputs(host, hostvars)
     env: dict[str, str] = {}
     secret_values: dict[str, str] = {}
+    files: dict[str, str] = {}
     cfg = _orthanc_settings(inp)
     cfg["RegisteredUsers"], user_passwords = _users(inp, env, secret_values)
     allowed = inp.strings("orthanc_oauth_allow_private_hosts", "orthanc_oauth_allow_private_hosts: [idp.example.lan]")
-    section = _oauth_section(inp, env, secret_values, allowed, _outbound_proxy(inp, env, secret_values))
+    section = _oauth_section(inp, env, secret_values, files, allowed, _outbound_proxy(inp, env, secret_values))
     if section is not None:
         cfg["DicomWebOAuth"] = section
         cfg["Plugins"].append(f"{cfg['Plugins'][0].rsplit('/', 1)[0]}/libOrthancPython.so")
@@ -503,7 +526,7 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     for path in _non_finite(cfg, "orthanc.json"):
         inp.bad(path, "is not a finite number", "JSON has no nan or infinity: use a number.")
     if any(f.message == "is not a finite number" for f in inp.findings):
-        return Result(host, cfg, "", env, sorted(inp.findings, key=_order), [])
+        return Result(host, cfg, "", env, sorted(inp.findings, key=_order), [], secret_files=files)
     rendered = render(cfg)
     warnings: list[str] = []
     findings: list[Finding] = []
@@ -512,7 +535,7 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     ctx = {"user_passwords": user_passwords, "secret_values": secret_values, "rendered": rendered}
     rule_findings, waived = _rules(inp, cfg, ctx)
     all_findings = sorted(inp.findings + findings + rule_findings, key=_order)
-    return Result(host, cfg, rendered, env, all_findings, waived, warnings)
+    return Result(host, cfg, rendered, env, all_findings, waived, warnings, files)
 
 
 def _order(f: Finding) -> tuple[str, str, str]:

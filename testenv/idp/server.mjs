@@ -16,6 +16,11 @@
 //   POST /__admin/ttl          {"ttl": seconds} lifetime of access tokens issued from now on
 //   POST /__admin/rotate-key   replace the signing key; the old one leaves the JWKS, unless
 //                              {"overlap": true}: then it stays published (not used to sign)
+//   POST /__admin/client-secrets  {"client_id": ..., "secrets": [{"label": ..., "secret": ...}, ...]}
+//                              the secrets the client may authenticate with (client_secret_basic),
+//                              the first one registered; a secret left out no longer works. The
+//                              secret configured at start is labelled "initial". Token request
+//                              events record the label of the secret presented ("unknown" if none).
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -95,13 +100,35 @@ function buildProvider(signingKey, retiredKeys = []) {
 }
 
 let signingKey = newSigningKey();
+let retiredKeys = [];
 let provider = buildProvider(signingKey);
+// The secrets each client may use, the registered one first (a rotation overlaps two).
+const accepted = Object.fromEntries(cfg.clients.map((c) => [c.client_id, [{ label: 'initial', secret: c.client_secret }]]));
 let handler = provider.callback();
 
-function basicClientId(header) {
-  if (!header || !header.startsWith('Basic ')) return undefined;
+function basicCredentials(header) {
+  if (!header || !header.startsWith('Basic ')) return {};
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  return decodeURIComponent(decoded.split(':')[0]);
+  const i = decoded.indexOf(':');
+  const dec = (x) => decodeURIComponent(x.replace(/\+/g, ' '));
+  return { id: dec(decoded.slice(0, i)), secret: dec(decoded.slice(i + 1)) };
+}
+
+function basicClientId(header) {
+  return basicCredentials(header).id;
+}
+
+// The label of the presented secret; an accepted secret other than the registered one is
+// swapped for the registered one, so that the provider accepts both during a rotation.
+function presentedSecret(ctx) {
+  const { id, secret } = basicCredentials(ctx.get('authorization'));
+  const list = accepted[id];
+  const entry = list?.find((e) => e.secret === secret);
+  if (entry && entry !== list[0]) {
+    const enc = (x) => encodeURIComponent(x);
+    ctx.req.headers.authorization = 'Basic ' + Buffer.from(`${enc(id)}:${enc(list[0].secret)}`).toString('base64');
+  }
+  return entry?.label ?? 'unknown';
 }
 
 function sendJson(res, status, obj, headers = {}) {
@@ -135,10 +162,22 @@ async function admin(req, res, path) {
   }
   if (path === '/__admin/rotate-key' && req.method === 'POST') {
     const key = newSigningKey();
-    provider = buildProvider(key, data.overlap ? [signingKey] : []);
+    retiredKeys = data.overlap ? [signingKey] : [];
+    provider = buildProvider(key, retiredKeys);
     signingKey = key;
     handler = provider.callback();
     return sendJson(res, 200, { kid: key.kid });
+  }
+  if (path === '/__admin/client-secrets' && req.method === 'POST') {
+    const client = cfg.clients.find((c) => c.client_id === data.client_id);
+    if (!client || !Array.isArray(data.secrets) || data.secrets.length === 0) {
+      return sendJson(res, 400, { error: 'client_id of a known client and a non-empty secrets list' });
+    }
+    accepted[client.client_id] = data.secrets.map((e) => ({ label: String(e.label), secret: String(e.secret) }));
+    client.client_secret = accepted[client.client_id][0].secret;
+    provider = buildProvider(signingKey, retiredKeys);
+    handler = provider.callback();
+    return sendJson(res, 200, { client_id: client.client_id, labels: accepted[client.client_id].map((e) => e.label) });
   }
   return sendJson(res, 404, { error: 'unknown admin route' });
 }
@@ -154,6 +193,7 @@ async function tokenMiddleware(ctx, next) {
     t: Date.now() / 1000,
     client_id: basicClientId(authorization),
     auth: authorization.startsWith('Basic ') ? 'basic' : 'body',
+    secret: presentedSecret(ctx),
     status: 0,
   };
   state.stats.token_requests += 1;

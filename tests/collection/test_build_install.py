@@ -3,13 +3,14 @@ from an ansible-galaxy installation into an empty collections path; ansible-doc 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import tarfile
 
 import pytest
 
-from testenv.vault import FakeVault
+from testenv.openbao import OpenBao
 from tests.helpers.collection import BIN, ansible_env, build_and_install, run_playbook
 
 
@@ -35,9 +36,10 @@ def test_tarball_contents(installed):
 
 def test_installed_plugins_run(installed, tmp_path):
     _, colls = installed
-    with FakeVault() as vault:
+    with OpenBao(tmp_path, mode="dev") as vault:
         vault.put_kv2("secret", "orthanc/pacs", {"client_secret": "installed-secret-value-5"})
-        token = vault.add_token(["secret/"])
+        vault.add_policy("pacs", {"secret/data/orthanc/pacs": ["read"]})
+        token = vault.add_token(["pacs"])
         out = tmp_path / "r.json"
         inventory = tmp_path / "inventory.yml"
         inventory.write_text("""all:
@@ -70,7 +72,8 @@ def test_installed_plugins_run(installed, tmp_path):
     - name: Keep
       ansible.builtin.copy:
         content: "{{{{ {{'ok': compiled.ok, 'env': compiled.environment | list,
-                      'secret': compiled.config.DicomWebOAuth.Servers.pacs.ClientSecret,
+                      'secret_file': compiled.config.DicomWebOAuth.Servers.pacs.ClientSecretFile,
+                      'files_sha': compiled.secret_files | map(attribute='content') | map('hash', 'sha256') | list,
                       'check_failed': check.failed, 'check_msg': check.msg, 'changed': check.changed}} | to_json }}}}"
         dest: "{out}"
         mode: "0600"
@@ -79,8 +82,10 @@ def test_installed_plugins_run(installed, tmp_path):
                             colls=colls, args=("-i", str(inventory)))
     assert out.exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
     r = json.loads(out.read_text())
-    assert r["ok"] and r["secret"] == "${DWO_PACS_CLIENTSECRET}"
-    assert "DWO_PACS_CLIENTSECRET" in r["env"] and "ORTHANC_USER_ADMIN_PASSWORD" in r["env"]
+    # The secret read from Vault goes to its file on the host, never to orthanc.json.
+    assert r["ok"] and r["secret_file"] == "/etc/orthanc/secrets/pacs.client-secret"
+    assert r["files_sha"] == [hashlib.sha256(b"installed-secret-value-5").hexdigest()]
+    assert r["env"] == ["ORTHANC_USER_ADMIN_PASSWORD"]
     assert r["check_failed"] and "did not become ready" in r["check_msg"] and r["changed"] is False
     assert "installed-secret-value-5" not in proc.stdout + proc.stderr
     assert str(colls) in " ".join(str(p) for p in colls.rglob("token_check.py"))

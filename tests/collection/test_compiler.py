@@ -43,12 +43,16 @@ def rule_ids(result):
 def test_good_host_compiles_clean_and_moves_secrets():
     r = compile_(GOOD)
     assert r.ok, [f.line() for f in r.findings]
-    for secret in ("a-long-unique-password-1", "client-secret-value-42", "redis-pass-value-7",
+    for secret in ("a-long-unique-password-1", "redis-pass-value-7",
                    "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0="):
         assert secret not in r.rendered
         assert secret in r.environment.values()
+    # The client secret goes to a file the plugin reads again when it changes (rotation).
+    assert "client-secret-value-42" not in r.rendered and "client-secret-value-42" not in r.environment.values()
+    assert r.secret_files == {"/etc/orthanc/secrets/pacs.client-secret": "client-secret-value-42"}
     oauth = r.config["DicomWebOAuth"]
-    assert oauth["Servers"]["pacs"]["ClientSecret"] == "${DWO_PACS_CLIENTSECRET}"
+    assert "ClientSecret" not in oauth["Servers"]["pacs"]
+    assert oauth["Servers"]["pacs"]["ClientSecretFile"] == "/etc/orthanc/secrets/pacs.client-secret"
     assert oauth["Cache"]["EncryptionKey"] == "${DWO_CACHE_ENCRYPTIONKEY}"
     assert r.config["RegisteredUsers"] == {"admin": "${ORTHANC_USER_ADMIN_PASSWORD}"}
     assert r.config["PythonScript"].endswith("dicomweb_oauth_plugin.py")
@@ -56,8 +60,8 @@ def test_good_host_compiles_clean_and_moves_secrets():
         "libOrthancPython.so")
     jsonschema.validate(oauth, SCHEMA)
     env_file = compiler.render_environment(r.environment)
-    assert 'DWO_PACS_CLIENTSECRET="client-secret-value-42"' in env_file
-    assert "client-secret-value-42" not in json.dumps(r.summary())
+    assert "client-secret-value-42" not in env_file
+    assert "client-secret-value-42" not in json.dumps(r.summary()) and "client-secret-value-42" not in repr(r)
 
 
 def test_orthancs_https_client_gets_a_ca_file():
@@ -186,13 +190,16 @@ def test_secrets_with_quotes_and_backslashes_survive_orthancs_substitution():
     """Orthanc replaces ${VAR} in the file's text before parsing it: the values are escaped."""
     hv = json.loads(json.dumps(GOOD))
     hv["orthanc_users"] = {"admin": 'pass"word\\with-"quotes\n'}
+    hv["orthanc_dicomweb_oauth"]["Cache"]["RedisPassword"] = 'red"is\\pass\u00e9$x'
     hv["orthanc_dicomweb_oauth"]["Servers"]["pacs"]["ClientSecret"] = 'cl"ient\\secret\u00e9$x'
     r = compile_(hv)
     assert r.ok, [f.line() for f in r.findings]
     env = parse_environment_file(compiler.render_environment(r.environment))
     full = json.loads(re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], r.rendered))
     assert full["RegisteredUsers"]["admin"] == hv["orthanc_users"]["admin"]
-    assert full["DicomWebOAuth"]["Servers"]["pacs"]["ClientSecret"] == 'cl"ient\\secret\u00e9$x'
+    assert full["DicomWebOAuth"]["Cache"]["RedisPassword"] == 'red"is\\pass\u00e9$x'
+    # A file holds the client secret as it is: nothing to escape.
+    assert list(r.secret_files.values()) == ['cl"ient\\secret\u00e9$x']
 
 
 def parse_environment_file(text):

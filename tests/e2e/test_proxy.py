@@ -66,6 +66,7 @@ def _hostvars(front: TlsFront, squid: Squid, ca: str, idp: IdentityProvider, por
     client = idp.client("orthanc")
     return {
         "orthanc_http_port": port, "orthanc_dicom_enabled": False,
+        "orthanc_secrets_directory": str(DIR / "secrets"),
         "orthanc_users": {CREDENTIALS[0]: CREDENTIALS[1]},
         "orthanc_oauth_plugin_script": str(PLUGIN_SCRIPT),
         "orthanc_https_ca_certificates": ca,
@@ -97,6 +98,10 @@ def _source(ns: Namespace, hostvars: dict[str, Any]) -> tuple[OrthancServer, str
         cfg.pop(key)
     # The harness reaches the source at the namespace's address: not loopback.
     cfg["RemoteAccessAllowed"] = True
+    for path, content in result.secret_files.items():  # as the config role writes them
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(content)
+        Path(path).chmod(0o640)
     src = OrthancServer(DIR, "hospital-source", cfg, PLUGIN_SCRIPT, dict(result.environment), CREDENTIALS,
                         port=hostvars["orthanc_http_port"], netns=ns)
     return src, result.rendered, dict(result.environment)

@@ -28,6 +28,7 @@ from .policy import URL_KEYS, allowed_hosts, check_headers, check_redis_url, che
 from .provider_detect import detect_provider
 from .proxy import ProxyConfig, build_proxy, proxy_errors
 from .redaction import Secret, get_logger, kv
+from .secret_file import SecretFile, file_errors
 
 SECTION = "DicomWebOAuth"
 SCHEMA_RESOURCE = "dicomweb-oauth.schema.json"
@@ -275,7 +276,9 @@ def _missing(s: dict[str, Any], r: _Resolved) -> list[str]:
     if r.provider in ("generic", "azure"):
         if not (s.get("TokenEndpoint") or s.get("Issuer") or (r.provider == "azure" and s.get("TenantId"))):
             missing.append("TokenEndpoint or Issuer" + (" or TenantId" if r.provider == "azure" else ""))
-        missing += [k for k in ("ClientId", "ClientSecret") if not s.get(k)]
+        missing += [k for k in ("ClientId",) if not s.get(k)]
+        if not (s.get("ClientSecret") or s.get("ClientSecretFile")):
+            missing.append("ClientSecret or ClientSecretFile")
         if r.provider == "azure" and not r.scope:
             missing.append("Scope or Resource")
     elif r.provider == "azure-managed-identity" and not s.get("Resource"):
@@ -308,6 +311,11 @@ def _server_errors(name: str, s: dict[str, Any], allowed: set[str], host_files: 
         if host_files and s.get(key) and not os.access(s[key], os.R_OK):
             errors.append(OAuthPluginError("CFG-009", f"{key} {s[key]} is not a readable file",
                                            server=name, key=f"{path}.{key}"))
+    if s.get("ClientSecret") and s.get("ClientSecretFile"):
+        errors.append(OAuthPluginError("CFG-002", "set ClientSecret or ClientSecretFile, not both",
+                                       server=name, key=f"{path}.ClientSecretFile"))
+    elif host_files and s.get("ClientSecretFile"):
+        errors += file_errors(s["ClientSecretFile"], f"{path}.ClientSecretFile", name)
     resolved = _resolve(s)
     missing = _missing(s, resolved)
     if missing:
@@ -334,7 +342,7 @@ def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_fil
     return ServerConfig(
         name=name, url=s["Url"], provider_type=r.provider,
         token_endpoint=s.get("TokenEndpoint"), issuer=s.get("Issuer"), tenant_id=s.get("TenantId"),
-        client_id=s.get("ClientId"), client_secret=_opt_secret(s.get("ClientSecret")),
+        client_id=s.get("ClientId"), client_secret=_client_secret(name, s, host_files),
         client_auth_method=r.auth_method, scope=r.scope, audience=s.get("Audience"), resource=s.get("Resource"),
         service_account_key=_opt_secret(_read_key_file(s, host_files)), metadata_url=s.get("MetadataUrl"),
         verify_ssl=s["VerifySSL"], ca_bundle=s.get("CaBundle"),
@@ -352,6 +360,12 @@ def _build_server(name: str, s: dict[str, Any], schema: dict[str, Any], host_fil
         dicomweb={k: s[k] for k in ("HasDelete", "Timeout", "ChunkedTransfers", "HttpHeaders") if k in s},
         proxy=build_proxy(proxy), proxy_explicit=proxy is not None,
     )
+
+
+def _client_secret(name: str, s: dict[str, Any], host_files: bool) -> Optional[Secret]:
+    if s.get("ClientSecretFile"):
+        return SecretFile(s["ClientSecretFile"], name) if host_files else None
+    return _opt_secret(s.get("ClientSecret"))
 
 
 def _opt_secret(v: Optional[str]) -> Optional[Secret]:

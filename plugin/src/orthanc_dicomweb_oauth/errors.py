@@ -91,6 +91,9 @@ _SPECS = [
           "DNS names are not resolved when the configuration is checked; an egress firewall or "
           "proxy guards names that point inwards."),
     # 503 and not 429: Orthanc 1.10 cannot send a 429 from a plugin (the connection is dropped).
+    _spec("SEC-010", "A file holding a secret is readable by every user", 500,
+          "Make the file readable by Orthanc's group only: chown root:orthanc FILE; chmod 0640 FILE.",
+          "The collection's config role writes ClientSecretFile that way."),
     _spec("SEC-007", "Rate limit of the plugin's REST API exceeded", 503,
           "Wait for Retry-After seconds; RateLimit.Requests and RateLimit.WindowSeconds set the "
           "limit of token tests per server.",

@@ -29,6 +29,8 @@ def test_services(host, name):
 @pytest.mark.parametrize(("path", "owner", "group", "mode"), [
     ("/etc/orthanc/orthanc.json", "root", "orthanc", 0o640),
     ("/etc/orthanc/orthanc.env", "root", "orthanc", 0o640),
+    ("/etc/orthanc/secrets", "root", "orthanc", 0o750),
+    ("/etc/orthanc/secrets/demo-target.client-secret", "root", "orthanc", 0o640),
     ("/etc/orthanc/orthanc.json.last-good", "root", "orthanc", 0o640),
     ("/usr/lib/orthanc-dicomweb-oauth/dicomweb_oauth_plugin.py", "root", "root", 0o644),
     ("/etc/prometheus/prometheus.yml", "root", "prometheus", 0o640),
@@ -77,13 +79,16 @@ def test_hardening_is_enforced_on_the_running_orthanc(host):
     assert "ro" in options["/"] and "rw" in options["/var/lib/orthanc/db"], options
 
 
-def test_secrets_only_in_the_environment_file(host):
+def test_secrets_only_in_the_environment_file_and_the_secret_file(host):
     config = host.file("/etc/orthanc/orthanc.json").content_string
     assert all(s not in config for s in SECRETS)
     section = json.loads(config)["DicomWebOAuth"]["Servers"]["demo-target"]
-    assert section["ClientSecret"].startswith("${")
+    assert "ClientSecret" not in section
+    assert section["ClientSecretFile"] == "/etc/orthanc/secrets/demo-target.client-secret"
     env = host.file("/etc/orthanc/orthanc.env").content_string
-    assert SECRETS[1] in env  # the one place Orthanc reads it from
+    assert SECRETS[0] in env and SECRETS[1] not in env  # the admin password; not the client secret
+    # The one place the plugin reads the client secret from.
+    assert host.file(section["ClientSecretFile"]).content_string == SECRETS[1]
 
 
 def test_no_secret_in_world_readable_files(host):
