@@ -25,6 +25,7 @@ demo:
 
 demo-clean:
 	-podman rm -f dwo-demo
+	-$(PY) scripts/demo_vault.py stop
 
 # The lowest and the highest ansible-core tested (meta/runtime.yml); 2.21 needs Python 3.12 or
 # newer, so it runs on a Debian 13 controller (scripts/in-controller.sh).

@@ -26,6 +26,12 @@ ln -s "$PWD" "$colls/ansible_collections/dicomweb_oauth/orthanc"
 export ANSIBLE_COLLECTIONS_PATH="$colls" ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_RETRY_FILES_ENABLED=0
 export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 export PATH="$PWD/.venv/bin:$PATH"
+# The demo's secrets come from Vault: an OpenBao on this machine's loopback holds them (generated
+# on first use); the inventory reads them with the collection's lookup.
+vault=$(.venv/bin/python scripts/demo_vault.py start)
+export "${vault?}"
+VAULT_TOKEN=$(cat .demo/openbao/root-token)
+export VAULT_TOKEN
 start=$(date +%s)
 ansible-playbook -i inventories/demo site.yml
 echo "demo: site.yml converged on $release in $(( $(date +%s) - start )) s"
@@ -33,10 +39,17 @@ ansible-playbook -i inventories/demo playbooks/demo_verify.yml
 cat <<MSG
 
 demo: the stack runs in the podman container '$name':
-  Orthanc with the plugin  http://127.0.0.1:8042   (user admin, password in .demo/admin-password)
+  Orthanc with the plugin  http://127.0.0.1:8042   (user admin)
   demo OpenID provider     http://127.0.0.1:8180
   protected demo target    http://127.0.0.1:8043/dicom-web/
   Prometheus               http://127.0.0.1:9090
   (all on the container's loopback: podman exec -it $name bash)
   remove it with: make demo-clean
+
+Where the secrets came from: OpenBao (a Vault) at $VAULT_ADDR on this machine, KV v2 mount
+"secret", read by lookup('dicomweb_oauth.orthanc.vault_kv', ...) in inventories/demo:
+  Orthanc admin password   secret/dwo-demo/admin   key password
+  OAuth client secret      secret/dwo-demo/client  key client_secret
+  (the root token is in .demo/openbao/root-token, mode 0600; to read one:
+   VAULT_ADDR=$VAULT_ADDR VAULT_TOKEN=\$(cat .demo/openbao/root-token) .venv/bin/bao kv get -field=password secret/dwo-demo/admin)
 MSG

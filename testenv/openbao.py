@@ -81,6 +81,9 @@ class OpenBao:
             return False
 
     def start(self, timeout: float = 30.0) -> OpenBao:
+        # Its log shows the root token and the unseal key (dev mode prints them): owner only.
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)
         if self.mode == "production":
             self._write_config()
         self.process.start(timeout=timeout)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from testenv.openbao import OpenBao
 from testenv.process import ManagedProcess
 from tests.conftest import report
 from tests.helpers.collection import BIN, ROOT, ansible_env, build_and_install
@@ -103,8 +104,10 @@ def user_setup(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.mark.timeout(1800)
 # default: once per release; failure: Debian 13; cluster: one node on each release.
+# rotation: Debian 13, with every secret from a real Vault (OpenBao on this machine's loopback).
 @pytest.mark.parametrize(("scenario", "release"), [("default", "bookworm"), ("default", "trixie"),
-                                                   ("failure", "trixie"), ("cluster", "mixed")])
+                                                   ("failure", "trixie"), ("cluster", "mixed"),
+                                                   ("rotation", "trixie")])
 def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     chosen = {
         "DWO_TEST_ADMIN_PASSWORD": "adm-" + secrets.token_hex(12),
@@ -121,6 +124,7 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     env.pop("ANSIBLE_STDOUT_CALLBACK")
     env["ANSIBLE_PIPELINING"] = "1"
     molecule = [str(BIN / "molecule")]
+    vault = _demo_vault(tmp_path, chosen, env) if scenario == "rotation" else None
     t0 = time.monotonic()
     try:
         # One stream: molecule's action headers (stderr) between the playbooks' output (stdout).
@@ -128,6 +132,10 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
                               stderr=subprocess.STDOUT, text=True, timeout=1700)
     finally:
         subprocess.run([*molecule, "destroy", "-s", scenario], cwd=ROOT, env=env, capture_output=True, timeout=300)
+        if vault is not None:
+            # The secret the rotation made, to look for it in the output too.
+            chosen["rotated"] = vault.api("GET", "secret/data/dwo-demo/client")["data"]["data"]["client_secret"]
+            vault.stop()
     total = time.monotonic() - t0
     out = ANSI.sub("", proc.stdout)
     (tmp_path / "molecule.log").write_text(out)  # kept by pytest for the last runs
@@ -146,10 +154,26 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     if scenario == "failure":
         for line in sorted(set(re.findall(r"rollback timing: [^\"]+", out))):
             report(line)
+    if scenario == "rotation":
+        assert chosen["rotated"] != chosen["DWO_TEST_CLIENT_SECRET"]
+        m = re.search(r"rotation under load: [^\"]+", out)
+        assert m, out[-3000:]
+        report(m.group(0))
     if scenario == "cluster":
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
         report(m.group(0))
+
+
+def _demo_vault(tmp_path: Path, chosen: dict[str, str], env: dict[str, str]) -> OpenBao:
+    """An OpenBao holding the demo's secrets where inventories/demo reads them; its address and
+    token go to molecule's environment."""
+    vault = OpenBao(tmp_path, mode="dev").start()
+    vault.put_kv2("secret", "dwo-demo/admin", {"password": chosen["DWO_TEST_ADMIN_PASSWORD"]})
+    vault.put_kv2("secret", "dwo-demo/client", {"client_secret": chosen["DWO_TEST_CLIENT_SECRET"]})
+    env.update({"VAULT_ADDR": vault.url, "VAULT_TOKEN": vault.root_token})
+    chosen["vault token"] = vault.root_token
+    return vault
 
 
 # The same user's playbook and the default scenario's converge, idempotence and check, driven
