@@ -80,6 +80,7 @@ bench: deps
 	$(PY) bench/refresh_under_load.py
 	$(PY) bench/compile_inventory.py
 	$(PY) bench/deploy_time.py
+	$(PY) bench/tls_front.py
 
 clean-state:
 	-$(PY) -m testenv stop all --state-dir $(STATE)/pytest

@@ -27,11 +27,13 @@ export ANSIBLE_COLLECTIONS_PATH="$colls" ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_RET
 export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 export PATH="$PWD/.venv/bin:$PATH"
 # The demo's secrets come from Vault: an OpenBao on this machine's loopback holds them (generated
-# on first use); the inventory reads them with the collection's lookup.
+# on first use); the inventory reads them with community.hashi_vault's lookup, logged in with an
+# AppRole (read from files, never on a command line).
 vault=$(.venv/bin/python scripts/demo_vault.py start)
 export "${vault?}"
-VAULT_TOKEN=$(cat .demo/openbao/root-token)
-export VAULT_TOKEN
+ANSIBLE_HASHI_VAULT_ROLE_ID=$(cat .demo/openbao/role-id)
+ANSIBLE_HASHI_VAULT_SECRET_ID=$(cat .demo/openbao/secret-id)
+export ANSIBLE_HASHI_VAULT_AUTH_METHOD=approle ANSIBLE_HASHI_VAULT_ROLE_ID ANSIBLE_HASHI_VAULT_SECRET_ID
 start=$(date +%s)
 ansible-playbook -i inventories/demo site.yml
 echo "demo: site.yml converged on $release in $(( $(date +%s) - start )) s"
@@ -39,7 +41,9 @@ ansible-playbook -i inventories/demo playbooks/demo_verify.yml
 cat <<MSG
 
 demo: the stack runs in the podman container '$name':
-  Orthanc with the plugin  http://127.0.0.1:8042   (user admin)
+  Orthanc with the plugin  http://127.0.0.1:8042   (user admin; loopback only)
+  Orthanc's TLS front      https://127.0.0.1:443    (nginx, self-signed certificate
+                                                    /etc/nginx/tls/orthanc-front.crt)
   demo OpenID provider     http://127.0.0.1:8180
   protected demo target    http://127.0.0.1:8043/dicom-web/
   Prometheus               http://127.0.0.1:9090
@@ -47,7 +51,8 @@ demo: the stack runs in the podman container '$name':
   remove it with: make demo-clean
 
 Where the secrets came from: OpenBao (a Vault) at $VAULT_ADDR on this machine, KV v2 mount
-"secret", read by lookup('dicomweb_oauth.orthanc.vault_kv', ...) in inventories/demo:
+"secret", read by lookup('community.hashi_vault.vault_kv2_get', ...) in inventories/demo with
+the AppRole dwo-demo (role and secret id in .demo/openbao/, mode 0600):
   Orthanc admin password   secret/dwo-demo/admin   key password
   OAuth client secret      secret/dwo-demo/client  key client_secret
   (the root token is in .demo/openbao/root-token, mode 0600; to read one:

@@ -1,11 +1,13 @@
 """The demo's Vault: an OpenBao on this machine's loopback (dev mode, state in .demo/openbao) that
-holds the demo's generated secrets, which inventories/demo reads with the vault_kv lookup.
+holds the demo's generated secrets, which inventories/demo reads with community.hashi_vault's
+vault_kv2_get lookup, logged in with an AppRole allowed to read them and nothing else.
 
     python scripts/demo_vault.py start   start it (or keep the running one), store the secrets
                                          that are not there yet, print VAULT_ADDR=<url>
     python scripts/demo_vault.py stop    stop it by its PID file
 
-The root token is written to .demo/openbao/root-token (mode 0600), never printed."""
+The root token, the AppRole's role id and a secret id go to files in .demo/openbao (mode 0600),
+never to the output."""
 
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ def _saved(name: str) -> str:
     return f.read_text().strip() if f.exists() else ""
 
 
+def _secret_file(name: str, value: str) -> None:
+    f = STATE / "openbao" / name
+    f.touch(mode=0o600)
+    f.write_text(value + "\n")
+
+
 def _bao() -> OpenBao:
     port = _saved("port")
     bao = OpenBao(STATE, mode="dev", port=int(port) if port else None)
@@ -37,10 +45,13 @@ def _bao() -> OpenBao:
         return bao
     bao.stop()
     bao.start()
-    token = STATE / "openbao" / "root-token"
-    token.touch(mode=0o600)
-    token.write_text(bao.root_token + "\n")
+    _secret_file("root-token", bao.root_token)
     (STATE / "openbao" / "port").write_text(str(bao.port))
+    # What Ansible logs in with: an AppRole whose policy reads the demo's secrets only.
+    bao.add_policy("dwo-demo-read", {"secret/data/dwo-demo/*": ["read"]})
+    role_id, secret_id = bao.add_approle("dwo-demo", ["dwo-demo-read"])
+    _secret_file("role-id", role_id)
+    _secret_file("secret-id", secret_id)
     return bao
 
 

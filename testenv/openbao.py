@@ -163,7 +163,8 @@ class OpenBao:
         mounts = self.api("GET", "sys/auth")
         if "approle/" not in mounts.get("data", mounts):
             self.api("POST", "sys/auth/approle", {"type": "approle"})
-        self.api("POST", f"auth/approle/role/{role}", {"token_policies": policies, "token_ttl": "1h"})
+        self.api("POST", f"auth/approle/role/{role}", {"token_policies": policies, "token_ttl": "1h",
+                                                       "secret_id_ttl": "0"})
         role_id = self.api("GET", f"auth/approle/role/{role}/role-id")["data"]["role_id"]
         secret_id = self.api("POST", f"auth/approle/role/{role}/secret-id", {})["data"]["secret_id"]
         return str(role_id), str(secret_id)

@@ -15,6 +15,10 @@ description:
   - Errors say which kind of failure happened (not found, permission denied, sealed, unreachable,
     authentication) and never contain a token or a secret. Use C(no_log) on tasks that handle
     the values.
+  - Prefer C(community.hashi_vault)'s lookups (for example M(community.hashi_vault.vault_kv2_get))
+    with AppRole or its other auth methods. This lookup exists for token auth, where
+    C(community.hashi_vault) 7.1.0 (the newest release, in the C(ansible) 12 and 14 packages)
+    fails every read on ansible-core 2.19 and later with an error that prints the token.
 requirements:
   - hvac (python library on the controller; Debian 12 package python3-hvac)
 extends_documentation_fragment:

@@ -28,7 +28,9 @@ ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 DEFAULTS: dict[str, Any] = {
     "orthanc_http_port": 8042,
-    "orthanc_dicom_enabled": True,
+    # Orthanc's DICOM listener binds every address (it has no bind setting): off by default, and
+    # on only with DICOM TLS (rule ORT-004).
+    "orthanc_dicom_enabled": False,
     "orthanc_dicom_port": 4242,
     "orthanc_dicom_aet": "ORTHANC",
     "orthanc_remote_access_allowed": False,
@@ -47,12 +49,16 @@ DEFAULTS: dict[str, Any] = {
     "orthanc_extra_config": {},
     "orthanc_outbound_proxy": None,
     "orthanc_secrets_directory": "/etc/orthanc/secrets",
+    "orthanc_dicom_tls": None,
 }
 MANAGED_KEYS = frozenset({
     "Name", "StorageDirectory", "IndexDirectory", "HttpPort", "DicomServerEnabled", "DicomPort", "DicomAet",
     "RemoteAccessAllowed", "AuthenticationEnabled", "RegisteredUsers", "SslEnabled", "SslCertificate",
     "Plugins", "PythonScript", "DicomWeb", "DicomWebOAuth", "HttpsCACertificates", "HttpProxy",
+    "DicomTlsEnabled", "DicomTlsCertificate", "DicomTlsPrivateKey", "DicomTlsTrustedCertificates",
+    "DicomTlsRemoteCertificateRequired",
 })
+DICOM_TLS_KEYS = frozenset({"certificate", "private_key", "trusted_certificates", "remote_certificate_required"})
 # Hosts that never go through the outbound proxy, for libcurl's no_proxy (the plugin sends
 # loopback direct by itself).
 ALWAYS_NO_PROXY = ("localhost", "127.0.0.1", "::1")
@@ -368,6 +374,40 @@ def _outbound_proxy(inp: _Inputs, env: dict[str, str], secret_values: dict[str, 
     return plugin
 
 
+def _dicom_tls(inp: _Inputs, cfg: dict[str, Any], files: dict[str, str], secret_values: dict[str, str]) -> None:
+    """orthanc_dicom_tls ({certificate, private_key, trusted_certificates: PEM text,
+    remote_certificate_required}) as Orthanc's DicomTls* settings, the PEM texts as files in the
+    secrets directory (Orthanc reads them at start: a change restarts it)."""
+    tls = inp.v["orthanc_dicom_tls"]
+    if tls is None:
+        return
+    fix = ("orthanc_dicom_tls: {certificate: PEM, private_key: PEM (from Vault), trusted_certificates: PEM of "
+           "the modalities' certificates, remote_certificate_required: true}")
+    if not isinstance(tls, dict) or set(tls) - DICOM_TLS_KEYS:
+        inp.bad("orthanc_dicom_tls", f"must be a mapping with the keys {', '.join(sorted(DICOM_TLS_KEYS))}", fix)
+        return
+    directory = inp.path("orthanc_secrets_directory").rstrip("/")
+    marks = {"certificate": "CERTIFICATE-----", "private_key": "PRIVATE KEY-----",
+             "trusted_certificates": "CERTIFICATE-----"}
+    names = {"certificate": "dicom-tls.crt", "private_key": "dicom-tls.key",
+             "trusted_certificates": "dicom-tls-trusted.crt"}
+    for key, mark in marks.items():
+        value = tls.get(key)
+        if not isinstance(value, str) or not (mark in value or "{{" in value):
+            inp.bad(f"orthanc_dicom_tls.{key}", f"must be PEM text (with -----BEGIN ...{mark.rstrip('-')})", fix)
+            continue
+        files[f"{directory}/{names[key]}"] = value
+    required = tls.get("remote_certificate_required", True)
+    if not isinstance(required, bool):
+        inp.bad("orthanc_dicom_tls.remote_certificate_required", "must be true or false", fix)
+    if isinstance(tls.get("private_key"), str) and "{{" not in tls["private_key"]:
+        secret_values["orthanc_dicom_tls.private_key"] = tls["private_key"]
+    cfg.update({"DicomTlsEnabled": True, "DicomTlsCertificate": f"{directory}/dicom-tls.crt",
+                "DicomTlsPrivateKey": f"{directory}/dicom-tls.key",
+                "DicomTlsTrustedCertificates": f"{directory}/dicom-tls-trusted.crt",
+                "DicomTlsRemoteCertificateRequired": required is not False})
+
+
 def _secret_to_file(srv: dict[str, Any], sname: str, directory: str, files: dict[str, str],
                     secret_values: dict[str, str]) -> None:
     """A server's ClientSecret becomes a ClientSecretFile in ``directory`` (not for the
@@ -516,6 +556,7 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     files: dict[str, str] = {}
     cfg = _orthanc_settings(inp)
     cfg["RegisteredUsers"], user_passwords = _users(inp, env, secret_values)
+    _dicom_tls(inp, cfg, files, secret_values)
     allowed = inp.strings("orthanc_oauth_allow_private_hosts", "orthanc_oauth_allow_private_hosts: [idp.example.lan]")
     section = _oauth_section(inp, env, secret_values, files, allowed, _outbound_proxy(inp, env, secret_values))
     if section is not None:

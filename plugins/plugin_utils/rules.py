@@ -56,8 +56,14 @@ def _remote_needs_auth(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tup
 
 
 def _tls_off_host(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    if cfg.get("RemoteAccessAllowed") and not cfg.get("SslEnabled"):
-        yield "SslEnabled", "the HTTP listener is reachable off-host without TLS"
+    # Orthanc's own HTTPS crashes on Debian 12 and 13 (measured), so its HTTP port never serves
+    # off-host, with or without SslEnabled: the tls_front role does, with TLS.
+    if cfg.get("RemoteAccessAllowed"):
+        yield "RemoteAccessAllowed", "Orthanc's HTTP port would serve off-host, and Orthanc's own HTTPS crashes"
+    # Orthanc's DICOM listener binds every address; DICOM TLS works on both releases (measured).
+    if cfg.get("DicomServerEnabled") and not cfg.get("DicomTlsEnabled"):
+        yield "DicomServerEnabled", ("the DICOM port is reachable off-host (Orthanc listens on every address) "
+                                     "without DICOM TLS")
 
 
 def _no_inline_secret(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -80,8 +86,9 @@ RULES: tuple[Rule, ...] = (
          "Keep orthanc_remote_access_allowed: false, or enable authentication.", _remote_needs_auth),
     Rule("ORT-004", "TLS on any listener reachable off-host", "Without TLS, credentials and images "
          "cross the network in clear.", "high", "164.312(e)(1) transmission security",
-         "Keep orthanc_remote_access_allowed: false and terminate TLS in a reverse proxy on the same "
-         "host (Orthanc's own HTTPS crashes on Debian 12 and 13, see roles/server/README.md).", _tls_off_host),
+         "Keep orthanc_remote_access_allowed: false and put the role dicomweb_oauth.orthanc.tls_front in "
+         "front of Orthanc (Orthanc's own HTTPS crashes on Debian 12 and 13; docs/tls.md). For DICOM, set "
+         "orthanc_dicom_tls (DICOM TLS works on both releases) or orthanc_dicom_enabled: false.", _tls_off_host),
     Rule("ORT-008", "No secret inline in orthanc.json", "orthanc.json is read by many tools and people; "
          "secrets belong in a root-owned environment file readable only by the Orthanc group.",
          "high", "164.312(a)(2)(iv) encryption and decryption",

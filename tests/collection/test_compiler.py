@@ -89,6 +89,10 @@ def test_output_is_deterministic():
     ({"orthanc_users": {}}, "ORT-002"),
     ({"orthanc_remote_access_allowed": True, "orthanc_authentication_enabled": False}, "ORT-003"),
     ({"orthanc_remote_access_allowed": True}, "ORT-004"),
+    # Orthanc's own HTTPS crashes: SslEnabled does not make remote access acceptable.
+    ({"orthanc_remote_access_allowed": True, "orthanc_ssl_enabled": True}, "ORT-004"),
+    # The DICOM listener binds every address: on only with DICOM TLS.
+    ({"orthanc_dicom_enabled": True}, "ORT-004"),
     ({"orthanc_extra_config": {"Leaked": "client-secret-value-42"}}, "ORT-008"),
     # The section is judged by the plugin's loader: its codes, not the compiler's.
     ({"orthanc_dicomweb_servers_in_database": True}, "SEC-002"),
@@ -225,7 +229,7 @@ def test_waivers_need_known_id_and_reason_and_are_reported():
     hv["orthanc_remote_access_allowed"] = True
     hv["orthanc_hardening_waivers"] = [{"id": "ORT-004", "reason": "TLS terminates on the host's nginx"}]
     r = compile_(hv)
-    assert r.ok and r.waived == [{"rule": "ORT-004", "path": "SslEnabled", "host": "h1",
+    assert r.ok and r.waived == [{"rule": "ORT-004", "path": "RemoteAccessAllowed", "host": "h1",
                                   "reason": "TLS terminates on the host's nginx"}]
     hv["orthanc_hardening_waivers"] = [{"id": "ORT-004"}, {"id": "ORT-123", "reason": "no such rule at all"}]
     r = compile_(hv)
@@ -397,7 +401,7 @@ def test_examples_and_broken_inventory(tmp_path):
                               "--output-dir", str(tmp_path / name)], capture_output=True, text=True)
         assert out.returncode == 0, out.stdout
         for f in (tmp_path / name).iterdir():
-            assert "vault_kv" not in f.read_text()  # templated secrets moved out too
+            assert "hashi_vault" not in f.read_text()  # templated secrets moved out too
     out = subprocess.run([*lint, "-i", str(ROOT / "tests/fixtures/broken-inventory/hosts.yml"), "--json"],
                          capture_output=True, text=True)
     assert out.returncode == 1
@@ -509,3 +513,40 @@ def test_the_proxy_is_set_in_one_place():
     assert "section-proxy-pw-1" not in r.rendered and r.environment["DWO_PROXY_PASSWORD"] == "section-proxy-pw-1"
     r = compile_({**GOOD, "orthanc_extra_config": {"HttpProxy": "proxy.hospital.lan:3128"}})
     assert rule_ids(r) == ["INPUT"]
+
+
+def _pem(kind: str) -> str:
+    return f"-----BEGIN {kind}-----\nMIIB{kind[:3]}\n-----END {kind}-----\n"
+
+
+def test_dicom_tls_becomes_orthancs_settings_and_files():
+    hv = {**json.loads(json.dumps(GOOD)), "orthanc_dicom_enabled": True, "orthanc_dicom_tls": {
+        "certificate": _pem("CERTIFICATE"), "private_key": _pem("PRIVATE KEY") + "dicom-key-secret-material",
+        "trusted_certificates": _pem("CERTIFICATE") * 2}}
+    r = compile_(hv)
+    assert r.ok, [f.line() for f in r.findings]
+    assert {k: v for k, v in r.config.items() if k.startswith("DicomTls")} == {
+        "DicomTlsEnabled": True, "DicomTlsCertificate": "/etc/orthanc/secrets/dicom-tls.crt",
+        "DicomTlsPrivateKey": "/etc/orthanc/secrets/dicom-tls.key",
+        "DicomTlsTrustedCertificates": "/etc/orthanc/secrets/dicom-tls-trusted.crt",
+        "DicomTlsRemoteCertificateRequired": True}
+    assert r.secret_files["/etc/orthanc/secrets/dicom-tls.key"].endswith("dicom-key-secret-material")
+    assert "dicom-key-secret-material" not in r.rendered and r.config["DicomServerEnabled"] is True
+
+
+@pytest.mark.parametrize("tls", [
+    "yes", {"certificate": "not pem", "private_key": _pem("PRIVATE KEY"), "trusted_certificates": _pem("CERTIFICATE")},
+    {"certificate": _pem("CERTIFICATE"), "trusted_certificates": _pem("CERTIFICATE")},
+    {"certificate": _pem("CERTIFICATE"), "private_key": _pem("PRIVATE KEY"), "trusted_certificates": _pem("CERTIFICATE"),
+     "remote_certificate_required": "no"},
+    {"certificate": _pem("CERTIFICATE"), "private_key": _pem("PRIVATE KEY"), "trusted_certificates": _pem("CERTIFICATE"),
+     "ciphers": "x"}])
+def test_malformed_dicom_tls_is_an_input_finding(tls):
+    r = compile_({**json.loads(json.dumps(GOOD)), "orthanc_dicom_enabled": True, "orthanc_dicom_tls": tls})
+    assert "INPUT" in rule_ids(r) and not r.ok
+    assert all("MIIB" not in f.message for f in r.findings)
+
+
+def test_dicom_settings_are_managed():
+    r = compile_({**json.loads(json.dumps(GOOD)), "orthanc_extra_config": {"DicomTlsEnabled": False}})
+    assert "INPUT" in rule_ids(r)

@@ -177,12 +177,52 @@ def test_lookup_configured_by_the_environment(tmp_path, env_vault):
     assert SECRET["client_secret"] not in out and env_vault["VAULT_TOKEN"] not in out
 
 
-def test_why_vault_kv_is_not_community_hashi_vault(tmp_path, vault):
-    """The reason this collection keeps its own lookup (docs/collection.md): community.hashi_vault
-    7.1.0, the newest release (in the ansible 12.3.0 package we pin, and in ansible 14.5.0), fails
-    every read on ansible-core 2.19+ ("Header part ... must be of type str or bytes", its issue
-    496) and its error message prints the Vault token. When this test fails, the release we pin
-    works: replace vault_kv with its lookups, as issue 13 asked."""
+CHV = "lookup('community.hashi_vault.vault_kv2_get'"
+
+
+def test_community_hashi_vault_with_approle(tmp_path, vault):
+    """The ecosystem's lookup, as the example inventories and the demo use it: AppRole from the
+    environment (ANSIBLE_HASHI_VAULT_*, the CA in ANSIBLE_HASHI_VAULT_CA_CERT), and each failure the config
+    role's preflight stops on, with its message and no secret id in the output."""
+    role_id, secret_id = vault.add_approle("orthanc-chv", ["orthanc-read"])
+    env = {"VAULT_ADDR": vault.url, "ANSIBLE_HASHI_VAULT_CA_CERT": str(vault.ca_file),
+           "ANSIBLE_HASHI_VAULT_AUTH_METHOD": "approle", "ANSIBLE_HASHI_VAULT_ROLE_ID": role_id,
+           "ANSIBLE_HASHI_VAULT_SECRET_ID": secret_id}
+    cases = {
+        "kv2": f"{CHV}, 'orthanc/azure').secret.client_secret",
+        "kv2_version": f"{CHV}, 'orthanc/azure', version=1).secret.old",
+        "kv1": "lookup('community.hashi_vault.vault_kv1_get', 'orthanc/legacy', engine_mount_point='kv1').secret.client_secret",
+        "not_found": f"{CHV}, 'orthanc/missing')",
+        "denied": f"{CHV}, 'radiology/other')",
+        "bad_secret_id": f"{CHV}, 'orthanc/azure', secret_id='wrong-secret-id-77')",
+        "tls_not_verified": f"{CHV}, 'orthanc/azure', ca_cert='/etc/ssl/certs/ca-certificates.crt')",
+        "unreachable": f"{CHV}, 'orthanc/azure', url='https://127.0.0.1:9')",
+    }
+    res, out = run(tmp_path, cases, env)
+    assert not res["kv2"]["failed"] and res["kv2"]["value"] == sha(SECRET["client_secret"]), res["kv2"]["msg"]
+    assert res["kv2_version"]["value"] == sha("v1") and res["kv1"]["value"] == sha("kv1-secret-value-33")
+    expect = {"not_found": "Invalid or missing path ['orthanc/missing']",
+              "denied": "Permission Denied to path ['radiology/other']",
+              "bad_secret_id": "invalid role or secret ID", "tls_not_verified": "CERTIFICATE_VERIFY_FAILED",
+              "unreachable": "Connection refused"}
+    for name, text in expect.items():
+        assert res[name]["failed"] and text in res[name]["msg"], (name, res[name]["msg"])
+    vault.seal()
+    try:
+        sealed, out2 = run(tmp_path, {"sealed": f"{CHV}, 'orthanc/azure')"}, env)
+    finally:
+        vault.unseal()
+    assert sealed["sealed"]["failed"] and "Vault is sealed" in sealed["sealed"]["msg"]
+    for s in (secret_id, SECRET["client_secret"], "kv1-secret-value-33"):
+        assert s not in out + out2
+
+
+def test_why_vault_kv_stays_for_token_auth(tmp_path, vault):
+    """The reason this collection keeps its own lookup (docs/collection.md): with token auth,
+    community.hashi_vault 7.1.0, the newest release (in the ansible 12.3.0 package we pin, and in
+    ansible 14.5.0), fails every read on ansible-core 2.19+ ("Header part ... must be of type str
+    or bytes", its issue 496) and its error message prints the Vault token. When this test fails,
+    the release we pin works with tokens too: then vault_kv can go (with a migration note)."""
     token = vault.add_token(["orthanc-read"])
     common = f"url='{vault.url}', ca_cert='{vault.ca_file}'"
     theirs = f"lookup('community.hashi_vault.vault_kv2_get', 'orthanc/azure', {common}).secret.client_secret"

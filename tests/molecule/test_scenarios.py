@@ -23,6 +23,7 @@ import pytest
 
 from testenv.openbao import OpenBao
 from testenv.process import ManagedProcess
+from testenv.tls import self_signed, signed_by
 from tests.conftest import report
 from tests.helpers.collection import BIN, ROOT, ansible_env, build_and_install
 
@@ -73,6 +74,8 @@ USER_PLAYBOOK = """---
     - role: dicomweb_oauth.orthanc.server
     - role: dicomweb_oauth.orthanc.oauth_plugin
     - role: dicomweb_oauth.orthanc.config
+    - role: dicomweb_oauth.orthanc.tls_front
+      when: tls_front_certificate | default('') | length > 0 or tls_front_self_signed | default(false)
 
 - name: Monitoring
   hosts: monitoring
@@ -105,9 +108,10 @@ def user_setup(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.mark.timeout(1800)
 # default: once per release; failure: Debian 13; cluster: one node on each release.
 # rotation: Debian 13, with every secret from a real Vault (OpenBao on this machine's loopback).
+# tls: a Debian 13 Orthanc host behind the TLS front and a Debian 12 client and monitoring host.
 @pytest.mark.parametrize(("scenario", "release"), [("default", "bookworm"), ("default", "trixie"),
                                                    ("failure", "trixie"), ("cluster", "mixed"),
-                                                   ("rotation", "trixie")])
+                                                   ("rotation", "trixie"), ("tls", "mixed")])
 def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     chosen = {
         "DWO_TEST_ADMIN_PASSWORD": "adm-" + secrets.token_hex(12),
@@ -125,6 +129,9 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     env["ANSIBLE_PIPELINING"] = "1"
     molecule = [str(BIN / "molecule")]
     vault = _demo_vault(tmp_path, chosen, env) if scenario == "rotation" else None
+    vaults = _failing_vaults(tmp_path, chosen, env) if scenario == "failure" else []
+    if scenario == "tls":
+        _tls_material(tmp_path / "tls", chosen, env)
     t0 = time.monotonic()
     try:
         # One stream: molecule's action headers (stderr) between the playbooks' output (stdout).
@@ -132,6 +139,8 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
                               stderr=subprocess.STDOUT, text=True, timeout=1700)
     finally:
         subprocess.run([*molecule, "destroy", "-s", scenario], cwd=ROOT, env=env, capture_output=True, timeout=300)
+        for v in vaults:
+            v.stop()
         if vault is not None:
             # The secret the rotation made, to look for it in the output too.
             chosen["rotated"] = vault.api("GET", "secret/data/dwo-demo/client")["data"]["data"]["client_secret"]
@@ -159,6 +168,11 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
         m = re.search(r"rotation under load: [^\"]+", out)
         assert m, out[-3000:]
         report(m.group(0))
+    if scenario == "tls":
+        for pattern in (r"remote access: [^\"]+", r"certificate renewed by a reload: [^\"]+"):
+            m = re.search(pattern, out)
+            assert m, out[-3000:]
+            report(m.group(0))
     if scenario == "cluster":
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
@@ -166,14 +180,45 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
 
 
 def _demo_vault(tmp_path: Path, chosen: dict[str, str], env: dict[str, str]) -> OpenBao:
-    """An OpenBao holding the demo's secrets where inventories/demo reads them; its address and
-    token go to molecule's environment."""
+    """An OpenBao holding the demo's secrets where inventories/demo reads them (as make demo
+    sets it up): its address and an AppRole go to molecule's environment, and the root token,
+    which the rotation uses to write the new secret."""
     vault = OpenBao(tmp_path, mode="dev").start()
     vault.put_kv2("secret", "dwo-demo/admin", {"password": chosen["DWO_TEST_ADMIN_PASSWORD"]})
     vault.put_kv2("secret", "dwo-demo/client", {"client_secret": chosen["DWO_TEST_CLIENT_SECRET"]})
-    env.update({"VAULT_ADDR": vault.url, "VAULT_TOKEN": vault.root_token})
-    chosen["vault token"] = vault.root_token
+    vault.add_policy("dwo-demo-read", {"secret/data/dwo-demo/*": ["read"]})
+    role_id, secret_id = vault.add_approle("dwo-demo", ["dwo-demo-read"])
+    env.update({"VAULT_ADDR": vault.url, "VAULT_TOKEN": vault.root_token, "ANSIBLE_HASHI_VAULT_AUTH_METHOD": "approle",
+                "ANSIBLE_HASHI_VAULT_ROLE_ID": role_id, "ANSIBLE_HASHI_VAULT_SECRET_ID": secret_id})
+    chosen.update({"vault token": vault.root_token, "approle secret id": secret_id})
     return vault
+
+
+def _tls_material(directory: Path, chosen: dict[str, str], env: dict[str, str]) -> None:
+    """A test CA, the Orthanc host's certificate for orthanc.tls.test (and a renewed one), and a
+    modality's client certificate, in DWO_TLS_DIR; the private keys are looked for in the output."""
+    ca = self_signed(directory, "ca", ("dwo test CA",))
+    for name, hosts in (("server", ("orthanc.tls.test",)), ("server2", ("orthanc.tls.test",)), ("client", ("modality",))):
+        _, key = signed_by(ca, directory, name, hosts)
+        chosen[f"{name} key"] = Path(key).read_text().splitlines()[1]
+    env["DWO_TLS_DIR"] = str(directory)
+
+
+def _failing_vaults(tmp_path: Path, chosen: dict[str, str], env: dict[str, str]) -> list[OpenBao]:
+    """For the failure scenario's Vault cases: an OpenBao whose AppRole's policy does not cover
+    the path read (permission denied), and a production-like one, with TLS, that is sealed (the
+    same role id and secret id exist there)."""
+    dev = OpenBao(tmp_path / "denied", mode="dev").start()
+    dev.put_kv2("secret", "radiology/admin", {"password": "not-for-orthanc-" + secrets.token_hex(8)})
+    sealed = OpenBao(tmp_path / "sealed", mode="production").start()
+    for v in (dev, sealed):
+        v.add_policy("orthanc-only", {"secret/data/orthanc/*": ["read"]})
+    role_id, secret_id = dev.add_approle("orthanc", ["orthanc-only"])
+    sealed.seal()
+    env.update({"DWO_TEST_VAULT_ADDR": dev.url, "DWO_TEST_VAULT_ROLE_ID": role_id, "DWO_TEST_VAULT_SECRET_ID": secret_id,
+                "DWO_TEST_SEALED_VAULT_ADDR": sealed.url, "DWO_TEST_SEALED_VAULT_CACERT": str(sealed.ca_file)})
+    chosen["approle secret id"] = secret_id
+    return [dev, sealed]
 
 
 # The same user's playbook and the default scenario's converge, idempotence and check, driven

@@ -20,7 +20,7 @@ def test_packages(host, name):
     assert host.package(name).is_installed
 
 
-@pytest.mark.parametrize("name", ["orthanc", "orthanc-demo-target", "dicomweb-oauth-demo-idp", "prometheus"])
+@pytest.mark.parametrize("name", ["orthanc", "orthanc-demo-target", "dicomweb-oauth-demo-idp", "prometheus", "nginx"])
 def test_services(host, name):
     svc = host.service(name)
     assert svc.is_running and svc.is_enabled
@@ -40,6 +40,9 @@ def test_services(host, name):
     ("/etc/grafana/provisioning/dashboards/dicomweb-oauth.yml", "root", "root", 0o644),
     ("/var/lib/grafana/dashboards/dicomweb-oauth/dicomweb-oauth.json", "root", "root", 0o644),
     ("/etc/dicomweb-oauth-demo/idp.json", "root", "dwo-demo-idp", 0o640),
+    ("/etc/nginx/tls/orthanc-front.key", "root", "root", 0o600),
+    ("/etc/nginx/tls/orthanc-front.crt", "root", "root", 0o644),
+    ("/etc/nginx/nginx.conf", "root", "root", 0o644),
 ])
 def test_owner_and_mode(host, path, owner, group, mode):
     f = host.file(path.format(node=host.backend.name))
@@ -160,3 +163,18 @@ def test_grafana_dashboard_points_at_the_provisioned_datasource(host):
     ds = host.file("/etc/grafana/provisioning/datasources/dicomweb-oauth.yml").content_string
     assert "uid: dicomweb-oauth-prometheus" in ds and "url: http://127.0.0.1:9090" in ds
     assert {p["datasource"]["uid"] for p in dash["panels"]} == {"dicomweb-oauth-prometheus"}
+
+
+def test_tls_front_on_this_release(host):
+    """The front with its self-signed certificate: TLS 1.2 and 1.3 only, HSTS, Orthanc behind it."""
+    def offer(version: str) -> int:
+        cmd = (f"openssl s_client -connect 127.0.0.1:443 -{version} -cipher DEFAULT:@SECLEVEL=0 "
+               "-CAfile /etc/nginx/tls/orthanc-front.crt -verify_return_error </dev/null")
+        return host.run(cmd).rc
+    assert offer("tls1_2") == 0 and offer("tls1_3") == 0
+    assert offer("tls1_1") != 0 and offer("tls1") != 0
+    head = host.check_output("python3 -c \"import ssl,socket; c=ssl.create_default_context(cafile='/etc/nginx/tls/"
+                             "orthanc-front.crt'); s=c.wrap_socket(socket.create_connection(('127.0.0.1',443)),"
+                             "server_hostname='localhost'); s.sendall(b'GET /system HTTP/1.1\\r\\nHost: localhost"
+                             "\\r\\nConnection: close\\r\\n\\r\\n'); print(s.recv(4096).decode())\"")
+    assert "401" in head.splitlines()[0] and 'realm="Orthanc' in head and "max-age=31536000" in head
