@@ -19,7 +19,7 @@ with socket.create_connection((address, port), timeout=10) as raw, \
         if not chunk:
             break
         data += chunk
-head, _, body = data.partition(b"\r\n\r\n")
+head, _sep, body = data.partition(b"\r\n\r\n")
 status = head.split(b"\r\n", 1)[0].decode()
 from_orthanc = b'realm="Orthanc' in head or b'"DicomAet"' in body
 print(status)
