@@ -169,7 +169,8 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
         assert m, out[-3000:]
         report(m.group(0))
     if scenario == "tls":
-        for pattern in (r"remote access: [^\"]+", r"certificate renewed by a reload: [^\"]+"):
+        for pattern in (r"remote access from another host: [^\"]+", r"Prometheus on another host scrapes [^\"]+",
+                        r"certificate renewed by a reload: [^\"]+"):
             m = re.search(pattern, out)
             assert m, out[-3000:]
             report(m.group(0))
