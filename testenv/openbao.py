@@ -18,6 +18,7 @@ import json
 import secrets
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -90,13 +91,12 @@ class OpenBao:
         if self.mode == "production":
             init = self.api("PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1}, token="")
             self._unseal_key, self.root_token = init["keys"][0], init["root_token"]
-            self.unseal()
-        self._wait_active(timeout)
+            self.unseal(timeout)
+        else:
+            self._wait_active(timeout)
         return self
 
     def _wait_active(self, timeout: float) -> None:
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             r = requests.get(self.url + "/v1/sys/health", verify=self.ca_file or True, timeout=2)
@@ -120,8 +120,11 @@ class OpenBao:
     def seal(self) -> None:
         self.api("PUT", "sys/seal")
 
-    def unseal(self) -> None:
+    def unseal(self, timeout: float = 30.0) -> None:
+        """Unsealed and active again: a raft node unsealed answers "local node not active" for a
+        moment (measured), so this waits for sys/health to say active."""
         self.api("PUT", "sys/unseal", {"key": self._unseal_key}, token="")
+        self._wait_active(timeout)
 
     # ------------------------------------------------------------------ HTTP API
     def api(self, method: str, path: str, body: Optional[dict[str, Any]] = None, token: Optional[str] = None,
