@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +27,7 @@ import requests  # noqa: E402
 from testenv.orthanc import OrthancServer  # noqa: E402
 from testenv.process import free_port  # noqa: E402
 from testenv.tls import self_signed  # noqa: E402
-from tests.helpers.dicom import ct_series  # noqa: E402
+from tests.helpers.dicom import ct_series, multipart  # noqa: E402
 from tests.helpers.tls_front import RoleFront  # noqa: E402
 
 AUTH = ("bench", "bench-password-7f3a9c")
@@ -36,11 +35,7 @@ AUTH = ("bench", "bench-password-7f3a9c")
 
 def study(megabytes: int) -> tuple[bytes, str]:
     """One multipart STOW body of 512 x 512 CT slices (0.5 MB each) adding up to ``megabytes``."""
-    boundary = uuid.uuid4().hex
-    parts = ct_series(max(1, megabytes * 2), size=512)
-    body = b"".join(b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n"
-                    for p in parts) + b"--" + boundary.encode() + b"--\r\n"
-    return body, f'multipart/related; type="application/dicom"; boundary={boundary}'
+    return multipart(ct_series(max(1, megabytes * 2), size=512))
 
 
 def one_round(base: str, verify: object, body: bytes, ctype: str) -> tuple[float, float, int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import ssl
 import subprocess
-import uuid
 
 import pytest
 import requests
@@ -18,7 +17,7 @@ import requests
 from testenv.process import free_port
 from testenv.tls import self_signed
 from tests.e2e.conftest import CREDENTIALS
-from tests.helpers.dicom import ct_series
+from tests.helpers.dicom import ct_series, multipart
 from tests.helpers.tls_front import RoleFront
 
 pytestmark = pytest.mark.real
@@ -46,13 +45,6 @@ def front(make_source, front_tls, tmp_path):
         f.ca = cert
         f.source = src
         yield f
-
-
-def multipart(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = b"".join(b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n"
-                    for p in parts) + b"--" + boundary.encode() + b"--\r\n"
-    return body, f'multipart/related; type="application/dicom"; boundary={boundary}'
 
 
 def test_dicomweb_through_the_front_with_verified_tls_and_hsts(front):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from array import array
 
 from pydicom.dataset import FileDataset, FileMetaDataset
@@ -47,3 +48,11 @@ def ct_series(n: int = 3, size: int = 64, study_uid: str | None = None, patient:
         ds.save_as(buf, write_like_original=False)
         out.append(buf.getvalue())
     return out
+
+
+def multipart(parts: list[bytes]) -> tuple[bytes, str]:
+    """A STOW-RS body of ``parts`` (DICOM files) and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    body = b"".join(b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n"
+                    for p in parts) + b"--" + boundary.encode() + b"--\r\n"
+    return body, f'multipart/related; type="application/dicom"; boundary={boundary}'
