@@ -18,6 +18,8 @@ APT_PACKAGES=(
   # a hospital's outbound proxy (with a password: openssl hashes it), the cloud's TLS front, and
   # the network namespace the proxied Orthanc sits in
   squid nginx-light openssl iproute2
+  # DCMTK as the modality of the DICOM TLS test
+  dcmtk
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
