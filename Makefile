@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STATE := .testenv
 
-.PHONY: help demo demo-clean deps lint sanity docs docs-check changelog test test-unit test-integration bench clean-state
+.PHONY: help demo demo-clean deps lock lint sanity docs docs-check changelog test test-fresh test-unit test-integration bench clean-state
 
 help:
 	@echo "make demo    set up everything (Debian 12 machine, root), deploy the demo stack with site.yml"
@@ -16,9 +16,17 @@ help:
 	@echo "make sanity  ansible-test sanity for the lowest and highest ansible-core declared"
 	@echo "make docs    regenerate the generated docs"
 	@echo "make changelog  CHANGELOG.md from changelogs/ (antsibull-changelog; add a fragment per change)"
+	@echo "make lock    resolve every pinned set of requirements/ anew (deliberately; see docs/testing.md)"
+	@echo "make test-fresh  the suite as CI runs it on a machine without cached images (a clean clone of"
+	@echo "             HEAD, every image built afresh under new tags)"
 
 deps:
 	@bash scripts/bootstrap.sh
+
+# Every venv and image installs from a pinned set in requirements/ (transitive dependencies and
+# hashes included); this resolves them anew. Edit the .in file to move a version, then run it.
+lock: deps
+	bash scripts/lock.sh
 
 demo:
 	@bash scripts/demo.sh
@@ -72,6 +80,10 @@ test-integration: deps
 # end-to-end suite again against Debian 13's Orthanc); no test may leave a server running.
 test: lint sanity
 	@bash scripts/run-tests.sh
+
+# As CI on a fresh machine: a clean clone of HEAD, images built afresh under salted tags.
+test-fresh:
+	@bash scripts/test-fresh.sh
 
 # Each prints its figures (README, "Performance" quotes the latest); about 15 minutes in all.
 bench: deps

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ansible-test sanity on the collection as it is built (ansible-galaxy collection build), for
 # one ansible-core version: scripts/ansible-sanity.sh 2.16.14
-# Each version gets its own venv (.testenv/ansible-<version>-py<python>); ansible-test makes one
+# Each version gets its own venv (.testenv/ansible-<version>-py<python>) from its pinned set
+# (requirements/sanity-<version>.txt); ansible-test makes one
 # venv per sanity test and installs that test's pinned requirements into it from the package
 # index. An ansible-core that needs a newer Python than this machine's (2.20 and later need
 # 3.12) runs in the Debian 13 controller image (Python 3.13, scripts/build-controller-image.sh),
@@ -17,10 +18,7 @@ fi
 start=$(date +%s)
 pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 venv="$root/.testenv/ansible-$version-py$pyver"
-if [ ! -x "$venv/bin/ansible-test" ]; then
-  /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "ansible-core==$version"
-fi
+bash scripts/venv.sh "sanity-$version"
 # ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host this
 # machine cannot reach; the stand-in bootstraps Python's bundled pip (ensurepip) instead and
 # installs the requested pip from the package index like any other package.

@@ -39,23 +39,10 @@ fi
 # A distribution redis-server may have been started by the package's init script; the tests
 # start their own on another port and never touch that one.
 
-if [ ! -x .venv/bin/python ]; then
-  /usr/bin/python3 -m venv --system-site-packages .venv
-fi
-if ! cmp -s requirements-dev.txt .venv/.requirements-dev.txt; then
-  .venv/bin/pip install -q -c constraints-debian.txt -r requirements-dev.txt
-  # Stubs only: installed without their dependencies so pip never replaces Debian's urllib3.
-  .venv/bin/pip install -q --no-deps types-requests==2.33.0.20261030
-  cp requirements-dev.txt .venv/.requirements-dev.txt
-fi
-
+# Every venv from its pinned set (requirements/, `make lock`): the same versions on every machine.
+bash scripts/venv.sh dev
 # ansible-lint brings many dependencies of its own: a venv apart keeps them out of the tests'.
-# ansible brings community.hashi_vault, galaxy.yml's dependency (ansible-lint would install it from
-# Galaxy otherwise).
-[ -x .testenv/ansible-lint/bin/python ] || { mkdir -p .testenv && /usr/bin/python3 -m venv .testenv/ansible-lint; }
-if ! .testenv/ansible-lint/bin/python -c 'import ansible_collections.community.hashi_vault, ansiblelint' 2>/dev/null; then
-  .testenv/ansible-lint/bin/pip install -q ansible-lint==26.10.1 ansible-core==2.19.14 ansible==12.3.0
-fi
+bash scripts/venv.sh ansible-lint
 
 if [ ! -d testenv/idp/node_modules/oidc-provider ] || ! cmp -s testenv/idp/package-lock.json testenv/idp/node_modules/.package-lock.copy; then
   (cd testenv/idp && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.copy)

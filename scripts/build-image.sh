@@ -9,8 +9,12 @@ case "$release" in
   bookworm|trixie) ;;
   *) echo "build-image: release must be bookworm or trixie, not '$release'" >&2; exit 2 ;;
 esac
-tag="localhost/dicomweb-oauth/${release}-systemd:1"
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/image-tag.sh
+. "$here/scripts/lib/image-tag.sh"
+tag=$(image_tag "${release}-systemd" "$0")
 if podman image exists "$tag"; then
+  alias_current "$tag"
   echo "$tag"
   exit 0
 fi
@@ -30,4 +34,5 @@ debootstrap --variant=minbase \
 rm -f "$rootfs/etc/machine-id" && : > "$rootfs/etc/machine-id"
 ln -sf /dev/null "$rootfs/etc/systemd/system/getty@tty1.service"
 tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$tag" >&2
+alias_current "$tag"
 echo "$tag"

@@ -7,7 +7,11 @@
 set -euo pipefail
 release="${1:?release: bookworm or trixie}"
 here=$(cd "$(dirname "$0")/.." && pwd)
-tag="localhost/dicomweb-oauth/${release}-orthanc:1"
+# shellcheck source=scripts/lib/image-tag.sh
+. "$here/scripts/lib/image-tag.sh"
+# The packages come from the roles' defaults: a change there is a new image.
+tag=$(image_tag "${release}-orthanc" "$0" "$here/scripts/build-image.sh" \
+  "$here/roles/server/defaults/main.yml" "$here/roles/oauth_plugin/defaults/main.yml")
 if podman image exists "$tag"; then
   echo "$tag"
   exit 0

