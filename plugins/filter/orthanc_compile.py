@@ -94,6 +94,7 @@ from ansible_collections.dicomweb_oauth.orthanc.plugins.plugin_utils.compiler im
     provider_checks,
     render_environment,
 )
+from ansible_collections.dicomweb_oauth.orthanc.plugins.plugin_utils.rules import RULES_BY_ID
 
 
 def orthanc_compile(hostvars, host=None):
@@ -117,6 +118,16 @@ def orthanc_compile(hostvars, host=None):
     }
 
 
+def orthanc_rule_findings(settings, rule_id):
+    """One hardening rule of the compiler on some of Orthanc's settings, for a role that must refuse
+    them before the config role compiles (one judge): a list of 'RULE path: message. Fix: ...'."""
+    if rule_id not in RULES_BY_ID:
+        raise AnsibleFilterError("orthanc_rule_findings: %s is not a rule id" % rule_id)
+    rule = RULES_BY_ID[rule_id]
+    return ["%s %s: %s. Fix: %s" % (rule.id, path, message, rule.fix)
+            for path, message in rule.check(plain(settings), {})]
+
+
 class FilterModule(object):
     def filters(self):
-        return {"orthanc_compile": orthanc_compile}
+        return {"orthanc_compile": orthanc_compile, "orthanc_rule_findings": orthanc_rule_findings}

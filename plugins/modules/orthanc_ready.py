@@ -36,6 +36,19 @@ options:
     type: list
     elements: str
     default: []
+  plugin_version:
+    description:
+      - The plugin version that must be running (the installed one). Another version in the
+        plugin's status means Orthanc still runs other code than is installed, and fails the gate.
+    type: str
+  token_test:
+    description:
+      - Servers for which the plugin must get a fresh token now (C(POST .../test)), for example
+        after a new client secret. An identity provider that refuses the credentials
+        (C(AUTH-) codes) fails the gate; one that cannot be reached is a warning.
+    type: list
+    elements: str
+    default: []
   unit:
     description: Orthanc's systemd unit, watched while waiting; an empty string does not watch.
     type: str
@@ -97,6 +110,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import URLError
+from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible_collections.dicomweb_oauth.orthanc.plugins.module_utils.orthanc_http import (
     OrthancClient,
     connection_argument_spec,
@@ -135,8 +149,10 @@ class UnitWatch(object):
         restarted = s.get("NRestarts") != self.first.get("NRestarts") or (
             s.get("MainPID") not in ("0", self.first.get("MainPID")) and self.first.get("MainPID") != "0")
         if s.get("ActiveState") in ("failed", "inactive") or s.get("SubState") == "auto-restart" or restarted:
-            raise Stop("Orthanc exited (unit %s: %s/%s, result %s); see journalctl -u %s"
-                       % (self.unit, s.get("ActiveState"), s.get("SubState"), s.get("Result"), self.unit))
+            # Debian's Orthanc logs to files (--logdir), not to the journal.
+            raise Stop("Orthanc exited (unit %s: %s/%s, result %s); see its log in /var/log/orthanc/ and "
+                       "systemctl status %s" % (self.unit, s.get("ActiveState"), s.get("SubState"), s.get("Result"),
+                                                self.unit))
 
 
 def orthanc_answer(client, name):
@@ -154,7 +170,7 @@ def orthanc_answer(client, name):
     return "something that is not Orthanc answers at %s (HTTP %s)" % (client.base, status)
 
 
-def plugin_verdict(client, expected):
+def plugin_verdict(client, expected, expected_version=None):
     """(servers, warnings) once the plugin has decided; None while it is still starting."""
     status, st = client.call("GET", "/dicomweb-oauth/status")
     if status != 200 or not isinstance(st, dict):
@@ -163,6 +179,9 @@ def plugin_verdict(client, expected):
         errors = st.get("configuration_errors") or [st.get("configuration_error") or {}]
         raise Stop("the plugin refused its configuration: %s" % "; ".join(e.get("message", "") for e in errors),
                    configuration_errors=[{"code": e.get("code"), "message": e.get("message")} for e in errors])
+    running = st.get("plugin_version")
+    if expected_version and running != expected_version:
+        raise Stop("Orthanc runs the plugin version %s, not the installed %s" % (running, expected_version))
     known = st.get("servers") or {}
     missing = sorted(set(expected) - set(known))
     if missing:
@@ -177,6 +196,28 @@ def plugin_verdict(client, expected):
     return servers, warnings, st.get("status")
 
 
+def token_tests(client, names):
+    """Warnings for the servers whose provider could not be asked; Stop when one refused."""
+    warnings = []
+    for name in names:
+        status, answer = client.call("POST", "/dicomweb-oauth/servers/%s/test" % quote(name, safe=""))
+        if status == 200:
+            continue
+        error = (answer.get("error") if isinstance(answer, dict) else None) or {}
+        code, message = error.get("code") or "", error.get("message") or ""
+        if not code.startswith("AUTH-"):
+            # An open breaker (NET-006) answers for the provider: its last answer says why it opened.
+            dummy, st = client.call("GET", "/dicomweb-oauth/status")
+            last = ((st.get("servers") or {}).get(name) or {}) if isinstance(st, dict) else {}
+            if str(last.get("last_result") or "").startswith("AUTH-"):
+                code, message = last["last_result"], last.get("last_error") or message
+        if code.startswith("AUTH-"):
+            raise Stop("the identity provider refused the credentials of %s: %s %s" % (name, code, message))
+        warnings.append("no fresh token for %s (HTTP %s %s %s); the credentials are not proven"
+                        % (name, status, code, message))
+    return warnings
+
+
 def wait(module, client):
     p = module.params
     unit = UnitWatch(module, p["unit"])
@@ -187,9 +228,10 @@ def wait(module, client):
         if why is None:
             if not p["plugin"]:
                 return {"servers": {}, "warnings": []}
-            verdict = plugin_verdict(client, p["servers"])
+            verdict = plugin_verdict(client, p["servers"], p["plugin_version"])
             if verdict is not None:
-                return {"servers": verdict[0], "warnings": verdict[1], "plugin_status": verdict[2]}
+                warnings = verdict[1] + token_tests(client, p["token_test"])
+                return {"servers": verdict[0], "warnings": warnings, "plugin_status": verdict[2]}
             why = "the plugin has not decided yet (GET /dicomweb-oauth/status)"
         if time.time() >= deadline:
             raise Stop("Orthanc was not ready within %s s: %s" % (p["timeout"], why))
@@ -205,6 +247,8 @@ def main():
             servers=dict(type="list", elements="str", default=[]),
             unit=dict(type="str", default="orthanc"),
             timeout=dict(type="int", default=60),
+            plugin_version=dict(type="str"),
+            token_test=dict(type="list", elements="str", default=[], no_log=False),
         ),
         required_together=[("username", "password")],
         supports_check_mode=True,

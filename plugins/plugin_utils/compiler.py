@@ -528,6 +528,8 @@ def _waivers(inp: _Inputs) -> dict[str, str]:
             inp.bad(where, f"{wid} is retired: {RETIRED_RULES[wid]}", "Remove this waiver.")
         elif not isinstance(wid, str) or wid not in RULES_BY_ID:
             inp.bad(where, "id is not a known rule id", "Use an id from docs/hardening.md.")
+        elif not RULES_BY_ID[wid].waivable:
+            inp.bad(where, f"{wid} cannot be waived: {RULES_BY_ID[wid].rationale}", RULES_BY_ID[wid].fix)
         elif not isinstance(reason, str) or len(reason.strip()) < 10:
             inp.bad(where, f"waiver of {wid} has no written reason",
                     "Add reason: with why this host may break the rule.")
@@ -541,7 +543,7 @@ def _rules(inp: _Inputs, cfg: dict[str, Any], ctx: dict[str, Any]) -> tuple[list
     findings, waived = [], []
     for rule in RULES:
         for path, message in rule.check(cfg, ctx):
-            if rule.id in waived_ids and rule.id != "ORT-008":  # a leaked secret is never waivable
+            if rule.id in waived_ids and rule.waivable:
                 waived.append({"rule": rule.id, "path": path, "reason": waived_ids[rule.id], "host": inp.host})
             else:
                 findings.append(Finding(rule.id, rule.severity, inp.host, path, message, rule.fix))

@@ -23,6 +23,8 @@ class Rule:
     hipaa: str
     fix: str
     check: Check
+    # Whether a host may waive it. Not: what would break the deployment or the host anyway.
+    waivable: bool = True
 
 
 DEFAULT_PASSWORDS = frozenset({
@@ -66,6 +68,19 @@ def _tls_off_host(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[st
                                      "without DICOM TLS")
 
 
+# Orthanc's own HTTPS, measured in fresh containers of each supported release (civetweb inside
+# Orthanc): the server role refuses it through this rule too (filter orthanc_rule_findings).
+BUILTIN_HTTPS_CRASH = (
+    "on Debian 12 (orthanc 1.10.1, civetweb 1.15) Orthanc exits at start unless libssl-dev is installed, "
+    "and with it dies on the first HTTPS request; on Debian 13 (orthanc 1.12.7, civetweb 1.16) Orthanc "
+    "segfaults (exit 139) on the first HTTPS request")
+
+
+def _no_builtin_https(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    if cfg.get("SslEnabled"):
+        yield "SslEnabled", f"Orthanc's built-in HTTPS crashes: {BUILTIN_HTTPS_CRASH}"
+
+
 def _no_inline_secret(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     rendered = ctx.get("rendered") or ""
     for where, value in sorted(ctx.get("secret_values", {}).items()):
@@ -93,7 +108,13 @@ RULES: tuple[Rule, ...] = (
          "secrets belong in a root-owned environment file readable only by the Orthanc group.",
          "high", "164.312(a)(2)(iv) encryption and decryption",
          "Let the compiler move secrets to the environment file; never put them in orthanc_extra_config.",
-         _no_inline_secret),
+         _no_inline_secret, waivable=False),
+    Rule("ORT-010", "Orthanc's built-in HTTPS is off", "Orthanc's own HTTPS listener crashes on every "
+         "supported release (measured), so a deployment with it never serves.", "high",
+         "164.312(e)(1) transmission security",
+         "Set orthanc_ssl_enabled: false (and no SslEnabled in orthanc_extra_config) and use the role "
+         "dicomweb_oauth.orthanc.tls_front: nginx terminating TLS on the host's addresses, Orthanc on "
+         "loopback with orthanc_remote_access_allowed: false (docs/tls.md).", _no_builtin_https, waivable=False),
 )
 
 RULES_BY_ID = {r.id: r for r in RULES}
@@ -133,12 +154,15 @@ def markdown() -> str:
     for r in RULES:
         out += ["", f"## {r.id}", "", f"**{r.title}** ({r.severity}; {r.hipaa})", "",
                 f"Why: {r.rationale}", "", f"Fix: {r.fix}"]
+        if not r.waivable:
+            out += ["", "It cannot be waived."]
     out += ["", "## Waivers", "", "```yaml",
             "orthanc_hardening_waivers:",
             "  - id: ORT-003",
             "    reason: \"lab instance on an isolated test network, no patient data\"",
             "```", "",
-            "A waiver without an id of a known rule, or without a reason, is itself a finding.", "",
+            "A waiver without an id of a known rule, without a reason, or of a rule that cannot be",
+            "waived, is itself a finding.", "",
             "## Retired rules", "",
             "These ids were the compiler's own; the plugin's loader judges them now. A waiver that",
             "names one is a finding that says what replaces it.", ""]

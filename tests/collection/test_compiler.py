@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.collection import ROOT, plugin_utils
+from tests.helpers.collection import ROOT, plugin_utils, run_playbook
 
 pu = plugin_utils()
 compiler = sys.modules["dicomweb_oauth_plugin_utils.compiler"]
@@ -94,6 +94,8 @@ def test_output_is_deterministic():
     # The DICOM listener binds every address: on only with DICOM TLS.
     ({"orthanc_dicom_enabled": True}, "ORT-004"),
     ({"orthanc_extra_config": {"Leaked": "client-secret-value-42"}}, "ORT-008"),
+    # Orthanc's own HTTPS crashes on both releases: refused as the server role refuses it.
+    ({"orthanc_ssl_enabled": True}, "ORT-010"),
     # The section is judged by the plugin's loader: its codes, not the compiler's.
     ({"orthanc_dicomweb_servers_in_database": True}, "SEC-002"),
     ({"server": {"VerifySSL": False}}, "SEC-001"),
@@ -245,6 +247,40 @@ def test_leaked_secret_is_never_waivable():
     hv["orthanc_extra_config"] = {"Leaked": "client-secret-value-42"}
     hv["orthanc_hardening_waivers"] = [{"id": "ORT-008", "reason": "trying to waive a leaked secret"}]
     assert "ORT-008" in rule_ids(compile_(hv))
+
+
+def test_a_waiver_of_a_rule_that_cannot_be_waived_is_a_finding_and_waives_nothing():
+    hv = json.loads(json.dumps(GOOD))
+    hv["orthanc_ssl_enabled"] = True
+    hv["orthanc_hardening_waivers"] = [{"id": "ORT-010", "reason": "we want Orthanc's own HTTPS anyway"}]
+    r = compile_(hv)
+    assert rule_ids(r) == ["INPUT", "ORT-010"] and not r.waived
+    assert [f.message for f in r.findings if f.rule == "INPUT"] == [
+        "ORT-010 cannot be waived: " + rules.RULES_BY_ID["ORT-010"].rationale]
+
+
+def test_server_role_refuses_https_with_the_compilers_rule(tmp_path):
+    """One judge: the server role's preflight (filter orthanc_rule_findings) and the compiler give
+    the same rule, message and fix for orthanc_ssl_enabled, and both accept it off."""
+    hv = json.loads(json.dumps(GOOD))
+    hv["orthanc_ssl_enabled"] = True
+    (finding,) = [f for f in compile_(hv).findings if f.rule == "ORT-010"]
+    out = tmp_path / "findings.json"
+    playbook = f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        content: "{{{{ [{{'SslEnabled': true}} | dicomweb_oauth.orthanc.orthanc_rule_findings('ORT-010'),
+                        {{'SslEnabled': false}} | dicomweb_oauth.orthanc.orthanc_rule_findings('ORT-010')] | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+"""
+    r = run_playbook(tmp_path, playbook)
+    assert r.returncode == 0, r.stdout + r.stderr
+    on, off = json.loads(out.read_text())
+    assert on == [f"ORT-010 {finding.path}: {finding.message}. Fix: {finding.fix}"] and off == []
+    assert "on Debian 12" in finding.message and "on Debian 13" in finding.message
 
 
 def test_env_references_kept_and_templates_moved():

@@ -11,6 +11,7 @@ converge, idempotent second run, check mode...)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -93,6 +94,11 @@ def images() -> list[str]:
             for release in ("bookworm", "trixie")]
 
 
+# The failure scenario's cases deploy again to a converged host: its demo services are not what
+# they test, so they run the Orthanc play alone (DWO_CASE_PLAYBOOK), which saves a no-op play a case.
+ORTHANC_PLAY_ONLY = USER_PLAYBOOK[USER_PLAYBOOK.index("- name: Orthanc with OAuth2"):USER_PLAYBOOK.index("- name: Monitoring")]
+
+
 @pytest.fixture(scope="module")
 def user_setup(tmp_path_factory) -> tuple[Path, Path]:
     """(collections path with the installed tarball, the user's playbook), both outside the clone."""
@@ -103,6 +109,7 @@ def user_setup(tmp_path_factory) -> tuple[Path, Path]:
     playbook = tmp / "playbooks" / "orthanc.yml"
     playbook.parent.mkdir()
     playbook.write_text(USER_PLAYBOOK.format(root=ROOT))
+    (playbook.parent / "orthanc-only.yml").write_text("---\n" + ORTHANC_PLAY_ONLY)
     return colls, playbook
 
 
@@ -131,6 +138,9 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     molecule = [str(BIN / "molecule")]
     vault = _demo_vault(tmp_path, chosen, env) if scenario == "rotation" else None
     vaults = _failing_vaults(tmp_path, chosen, env) if scenario == "failure" else []
+    if scenario == "failure":
+        _plugin_releases(colls, tmp_path / "releases", env)
+        env["DWO_CASE_PLAYBOOK"] = str(playbook.parent / "orthanc-only.yml")
     if scenario == "tls":
         _tls_material(tmp_path / "tls", chosen, env)
     t0 = time.monotonic()
@@ -179,6 +189,27 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
         m = re.search(r"\d+ token requests in \d+ s for 2 nodes: [0-9.]+ per refresh period", out)
         assert m, out[-3000:]
         report(m.group(0))
+
+
+def _plugin_releases(colls: Path, directory: Path, env: dict[str, str]) -> None:
+    """For the failure scenario's restart cases, two more releases of the installed collection:
+    one whose plugin differs by a line (a plugin-only upgrade) and one whose plugin fails at import.
+    Each is a collections path (DWO_COLLECTIONS_UPGRADE, _BROKEN) and a version (DWO_VERSION_...)."""
+    installed = colls / "ansible_collections" / "dicomweb_oauth" / "orthanc"
+    manifest = json.loads((installed / "MANIFEST.json").read_text())
+    env["DWO_VERSION_INSTALLED"] = manifest["collection_info"]["version"]
+    for name, line in (("upgrade", "# a plugin-only upgrade: one more line\n"),
+                       ("broken", "raise ImportError('this release of the plugin fails at import')\n")):
+        release = directory / name / "ansible_collections" / "dicomweb_oauth" / "orthanc"
+        shutil.copytree(installed, release)
+        init = release / "plugin" / "src" / "orthanc_dicomweb_oauth" / "__init__.py"
+        init.write_text(init.read_text() + line)
+        version = f"{manifest['collection_info']['version']}-{name}"
+        manifest["collection_info"]["version"] = version
+        (release / "MANIFEST.json").write_text(json.dumps(manifest))
+        manifest["collection_info"]["version"] = env["DWO_VERSION_INSTALLED"]
+        env[f"DWO_COLLECTIONS_{name.upper()}"] = str(directory / name)
+        env[f"DWO_VERSION_{name.upper()}"] = version
 
 
 def _demo_vault(tmp_path: Path, chosen: dict[str, str], env: dict[str, str]) -> OpenBao:

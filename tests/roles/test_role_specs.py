@@ -63,7 +63,7 @@ def test_every_role_supports_the_same_releases_with_facts_for_each(role):
     ("bookworm", "12", True), ("trixie", "13", True), ("bullseye", "11", False), ("forky", "14", False)])
 def test_release_preflight(tmp_path, codename, major, supported):
     """The roles' release check against a host whose facts say the given release (play vars
-    take precedence over facts): supported releases load their facts, others stop naming ours."""
+    take precedence over facts): supported releases pass, others stop naming ours."""
     facts = {"distribution": "Debian", "distribution_release": codename,
              "distribution_major_version": major, "distribution_version": f"{major}.1"}
     playbook = f"""
@@ -76,14 +76,14 @@ def test_release_preflight(tmp_path, codename, major, supported):
         name: dicomweb_oauth.orthanc.server
         tasks_from: release.yml
     - ansible.builtin.debug:
-        msg: "crash facts: {{{{ _server_https_crash }}}}"
+        msg: "release passed"
 """
     r = run_playbook(tmp_path, playbook)
     out = r.stdout + r.stderr
     if supported:
         assert r.returncode == 0, out
-        assert f"crash facts: on Debian {major} " in out
+        assert "release passed" in out
     else:
         assert r.returncode != 0
         assert "supports Debian bookworm and trixie" in out and f"({codename})" in out
-        assert "crash facts" not in out
+        assert "release passed" not in out

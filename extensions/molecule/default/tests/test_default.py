@@ -31,7 +31,11 @@ def test_services(host, name):
     ("/etc/orthanc/orthanc.env", "root", "orthanc", 0o640),
     ("/etc/orthanc/secrets", "root", "orthanc", 0o750),
     ("/etc/orthanc/secrets/demo-target.client-secret", "root", "orthanc", 0o640),
-    ("/etc/orthanc/orthanc.json.last-good", "root", "orthanc", 0o640),
+    # The last good state (what a failed gate puts back): root only, secrets and plugin included.
+    ("/var/lib/orthanc-dicomweb-oauth", "root", "root", 0o700),
+    ("/var/lib/orthanc-dicomweb-oauth/last-good/orthanc.env", "root", "orthanc", 0o640),
+    ("/var/lib/orthanc-dicomweb-oauth/last-good/secrets/demo-target.client-secret", "root", "orthanc", 0o640),
+    ("/var/lib/orthanc-dicomweb-oauth/last-good/plugin/dicomweb_oauth_plugin.py", "root", "root", 0o644),
     ("/usr/lib/orthanc-dicomweb-oauth/dicomweb_oauth_plugin.py", "root", "root", 0o644),
     ("/etc/prometheus/prometheus.yml", "root", "prometheus", 0o640),
     ("/etc/prometheus/dicomweb-oauth/{node}.password", "root", "prometheus", 0o640),
@@ -178,3 +182,11 @@ def test_tls_front_on_this_release(host):
                              "server_hostname='localhost'); s.sendall(b'GET /system HTTP/1.1\\r\\nHost: localhost"
                              "\\r\\nConnection: close\\r\\n\\r\\n'); print(s.recv(4096).decode())\"")
     assert "401" in head.splitlines()[0] and 'realm="Orthanc' in head and "max-age=31536000" in head
+
+
+def test_orthanc_started_once_in_the_whole_scenario(host):
+    """One restart path (SPEC 4.3): the first install starts Orthanc once (the config role's
+    restart, then its gate), and the second run, the check-mode run and the demo's proof start
+    it no more. systemd's "unit started" entries in the journal, counted."""
+    started = host.check_output("journalctl -u orthanc MESSAGE_ID=39f53479d3a045ac8e11786248231fbf -o cat --no-pager")
+    assert len(started.splitlines()) == 1, started
