@@ -339,7 +339,7 @@ def _proxy_judged(inp: _Inputs, proxy: dict[str, Any]) -> bool:
                                                              "orthanc_outbound_proxy")
     except ImportError as e:
         inp.bad("orthanc_outbound_proxy", f"the plugin's loader cannot be imported on the controller ({e.name or e})",
-                "pip install jsonschema on the controller")
+                loader_fix(e))
         return False
     for err in errors:
         path = (err.key or "orthanc_outbound_proxy").replace(".Url", ".url").replace(".Username", ".username")
@@ -488,6 +488,14 @@ def as_orthanc_reads_it(rendered: str, env: dict[str, str]) -> Any:
     return json.loads(ENV_REF_RE.sub(value, rendered))
 
 
+def loader_fix(e: ImportError) -> str:
+    """What to do when the plugin's loader does not import: a library missing on the controller,
+    or the plugin's own sources in this collection broken (then every Orthanc would refuse them too)."""
+    if isinstance(e, ModuleNotFoundError) and e.name and not e.name.startswith("orthanc_dicomweb_oauth"):
+        return f"pip install {e.name} on the controller (the plugin's loader needs jsonschema)"
+    return f"the plugin's sources shipped in this collection do not import ({e}): install an intact collection"
+
+
 def _judge_section(host: str, rendered: str, env: dict[str, str]) -> tuple[list[Finding], list[str]]:
     """The plugin's own loader on the section, as Orthanc will hand it over; files and unknown
     variables are left to the host."""
@@ -495,7 +503,7 @@ def _judge_section(host: str, rendered: str, env: dict[str, str]) -> tuple[list[
         settings = plugin_package.module("orthanc_settings")
     except ImportError as e:
         return [Finding("INPUT", "high", host, "DicomWebOAuth", f"the plugin's loader cannot be imported on the "
-                        f"controller ({e.name or e})", "pip install jsonschema on the controller")], []
+                        f"controller ({e.name or e})", loader_fix(e))], []
     full = as_orthanc_reads_it(rendered, env)
     pcfg, errors = settings.judge(full, {}, defer=True, host_files=False, service_environ=env)
     findings = [Finding(e.code, "high", host, e.key or "DicomWebOAuth",

@@ -586,3 +586,12 @@ def test_malformed_dicom_tls_is_an_input_finding(tls):
 def test_dicom_settings_are_managed():
     r = compile_({**json.loads(json.dumps(GOOD)), "orthanc_extra_config": {"DicomTlsEnabled": False}})
     assert "INPUT" in rule_ids(r)
+
+
+def test_a_loader_that_does_not_import_is_explained_by_its_cause():
+    missing = ModuleNotFoundError("No module named 'jsonschema'", name="jsonschema")
+    assert compiler.loader_fix(missing).startswith("pip install jsonschema on the controller")
+    broken = ImportError("this release of the plugin fails at import")
+    assert "do not import (this release of the plugin fails at import)" in compiler.loader_fix(broken)
+    inside = ModuleNotFoundError("No module named 'orthanc_dicomweb_oauth.x'", name="orthanc_dicomweb_oauth.x")
+    assert "pip install" not in compiler.loader_fix(inside)

@@ -198,12 +198,15 @@ def _plugin_releases(colls: Path, directory: Path, env: dict[str, str]) -> None:
     installed = colls / "ansible_collections" / "dicomweb_oauth" / "orthanc"
     manifest = json.loads((installed / "MANIFEST.json").read_text())
     env["DWO_VERSION_INSTALLED"] = manifest["collection_info"]["version"]
-    for name, line in (("upgrade", "# a plugin-only upgrade: one more line\n"),
-                       ("broken", "raise ImportError('this release of the plugin fails at import')\n")):
+    # The broken one fails in a runtime module, which only Orthanc imports: the controller's
+    # compiler imports the plugin's loader modules, and would refuse a broken loader before any change.
+    for name, module, line in (("upgrade", "__init__.py", "# a plugin-only upgrade: one more line\n"),
+                               ("broken", "orthanc_plugin.py",
+                                "raise ImportError('this release of the plugin fails at import')\n")):
         release = directory / name / "ansible_collections" / "dicomweb_oauth" / "orthanc"
         shutil.copytree(installed, release)
-        init = release / "plugin" / "src" / "orthanc_dicomweb_oauth" / "__init__.py"
-        init.write_text(init.read_text() + line)
+        source = release / "plugin" / "src" / "orthanc_dicomweb_oauth" / module
+        source.write_text(source.read_text() + line)
         version = f"{manifest['collection_info']['version']}-{name}"
         manifest["collection_info"]["version"] = version
         (release / "MANIFEST.json").write_text(json.dumps(manifest))
