@@ -10,6 +10,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 salt="fresh-$(date +%s)"
 work=$(mktemp -d /var/tmp/dwo-fresh.XXXXXX)
+# mktemp makes it 0700; the tests' squid runs as the user proxy and must reach its log in the clone.
+chmod 0755 "$work"
 git clone -q "$root" "$work/clone" || exit 1
 echo "test-fresh: $(git -C "$work/clone" log --oneline -1) in $work/clone, images salted with $salt"
 t0=$(date +%s)
