@@ -145,6 +145,46 @@ def wait_ready(module, orthanc):
     return p["retries"], {"status": "unready", "error": last, "servers": {}}
 
 
+def check_in_check_mode(s):
+    """What the plugin's status says of a server, without asking for a token (check mode)."""
+    return {"ok": bool(s.get("has_token") and s.get("published")),
+            "expires_in": s.get("seconds_to_expiry"), "token_type": s.get("token_type"),
+            "scope": s.get("scope"), "error_code": None if s.get("last_result") == "ok"
+            else s.get("last_result"), "error": s.get("last_error")}
+
+
+def check_server(module, orthanc, name):
+    """A fresh token for ``name`` through the plugin, and a QIDO through Orthanc when asked."""
+    code, answer = orthanc.call("POST", "/dicomweb-oauth/servers/%s/test" % name)
+    if code == 200 and isinstance(answer, dict):
+        r = {"ok": True}
+        for k in ("duration_ms", "expires_in", "token_type", "scope", "audience", "issuer"):
+            r[k] = answer.get(k)
+    else:
+        err = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
+        r = {"ok": False, "error_code": err.get("code"), "error": err.get("message") or "HTTP %s" % code}
+    if r["ok"] and module.params["qido"]:
+        qido = {"Uri": "/studies", "Arguments": {"limit": "1"}}
+        qcode, dummy = orthanc.call("POST", "/dicom-web/servers/%s/qido" % name, qido)
+        r["qido_ok"] = qcode == 200
+        if qcode != 200:
+            r["ok"] = False
+            r["error"] = "QIDO through Orthanc answered HTTP %s" % qcode
+    return r
+
+
+def check_servers(module, orthanc, known):
+    results = {}
+    for name in module.params["servers"] or sorted(known):
+        if name not in known:
+            results[name] = {"ok": False, "error_code": "INT-003", "error": "no such server in the plugin"}
+        elif module.check_mode:
+            results[name] = check_in_check_mode(known[name])
+        else:
+            results[name] = check_server(module, orthanc, name)
+    return results
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -168,37 +208,7 @@ def main():
         module.fail_json(msg="the plugin refused its configuration: %s" % err.get("message"), servers={},
                          attempts=attempts, plugin_status="error", error_code=err.get("code"), changed=False)
 
-    known = status.get("servers") or {}
-    names = module.params["servers"] or sorted(known)
-    results = {}
-    for name in names:
-        if name not in known:
-            results[name] = {"ok": False, "error_code": "INT-003", "error": "no such server in the plugin"}
-            continue
-        if module.check_mode:
-            s = known[name]
-            results[name] = {"ok": bool(s.get("has_token") and s.get("published")),
-                             "expires_in": s.get("seconds_to_expiry"), "token_type": s.get("token_type"),
-                             "scope": s.get("scope"), "error_code": None if s.get("last_result") == "ok"
-                             else s.get("last_result"), "error": s.get("last_error")}
-            continue
-        code, answer = orthanc.call("POST", "/dicomweb-oauth/servers/%s/test" % name)
-        if code == 200 and isinstance(answer, dict):
-            r = {"ok": True}
-            for k in ("duration_ms", "expires_in", "token_type", "scope", "audience", "issuer"):
-                r[k] = answer.get(k)
-        else:
-            err = (answer or {}).get("error", {}) if isinstance(answer, dict) else {}
-            r = {"ok": False, "error_code": err.get("code"), "error": err.get("message") or "HTTP %s" % code}
-        if r["ok"] and module.params["qido"]:
-            qido = {"Uri": "/studies", "Arguments": {"limit": "1"}}
-            qcode, dummy = orthanc.call("POST", "/dicom-web/servers/%s/qido" % name, qido)
-            r["qido_ok"] = qcode == 200
-            if qcode != 200:
-                r["ok"] = False
-                r["error"] = "QIDO through Orthanc answered HTTP %s" % qcode
-        results[name] = r
-
+    results = check_servers(module, orthanc, status.get("servers") or {})
     failed = sorted(n for n, r in results.items() if not r["ok"])
     if failed:
         detail = "; ".join("%s: %s %s" % (n, results[n].get("error_code") or "", results[n].get("error") or "")

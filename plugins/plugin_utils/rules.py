@@ -52,16 +52,15 @@ def _passwords(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, 
             yield f"RegisteredUsers.{user}", f"password shorter than {MIN_PASSWORD_LENGTH} characters"
 
 
-def _remote_needs_auth(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    if cfg.get("RemoteAccessAllowed") and not cfg.get("AuthenticationEnabled"):
-        yield "RemoteAccessAllowed", "remote access is allowed without authentication"
-
-
-def _tls_off_host(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _http_on_loopback(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     # Orthanc's own HTTPS crashes on Debian 12 and 13 (measured), so its HTTP port never serves
-    # off-host, with or without SslEnabled: the tls_front role does, with TLS.
+    # off-host, with or without SslEnabled: the tls_front role does, with TLS. Authentication is
+    # ORT-001's, on every listener: waiving this rule never lets an open Orthanc through.
     if cfg.get("RemoteAccessAllowed"):
-        yield "RemoteAccessAllowed", "Orthanc's HTTP port would serve off-host, and Orthanc's own HTTPS crashes"
+        yield "RemoteAccessAllowed", "Orthanc's HTTP port would serve off-host in clear (Orthanc's own HTTPS crashes)"
+
+
+def _dicom_tls(cfg: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, str]]:
     # Orthanc's DICOM listener binds every address; DICOM TLS works on both releases (measured).
     if cfg.get("DicomServerEnabled") and not cfg.get("DicomTlsEnabled"):
         yield "DicomServerEnabled", ("the DICOM port is reachable off-host (Orthanc listens on every address) "
@@ -96,14 +95,16 @@ RULES: tuple[Rule, ...] = (
          "first thing tried against an exposed PACS.", "high", "164.312(d) person or entity authentication",
          f"Give every user in orthanc_users a unique password of at least {MIN_PASSWORD_LENGTH} "
          "characters, from Vault.", _passwords),
-    Rule("ORT-003", "Remote access only with authentication", "RemoteAccessAllowed opens the REST API "
-         "to the network.", "high", "164.312(a)(1) access control",
-         "Keep orthanc_remote_access_allowed: false, or enable authentication.", _remote_needs_auth),
-    Rule("ORT-004", "TLS on any listener reachable off-host", "Without TLS, credentials and images "
-         "cross the network in clear.", "high", "164.312(e)(1) transmission security",
+    Rule("ORT-003", "Orthanc's HTTP port stays on loopback", "Orthanc's HTTP port has no working TLS "
+         "(its own HTTPS crashes on Debian 12 and 13), so off-host its credentials and images cross the "
+         "network in clear.", "high", "164.312(e)(1) transmission security",
          "Keep orthanc_remote_access_allowed: false and put the role dicomweb_oauth.orthanc.tls_front in "
-         "front of Orthanc (Orthanc's own HTTPS crashes on Debian 12 and 13; docs/tls.md). For DICOM, set "
-         "orthanc_dicom_tls (DICOM TLS works on both releases) or orthanc_dicom_enabled: false.", _tls_off_host),
+         "front of Orthanc (docs/tls.md).", _http_on_loopback),
+    Rule("ORT-004", "DICOM only with DICOM TLS", "Orthanc's DICOM listener binds every address; without "
+         "TLS, images and patient data cross the network in clear.", "high",
+         "164.312(e)(1) transmission security",
+         "Set orthanc_dicom_tls (DICOM TLS works on both releases, docs/tls.md) or orthanc_dicom_enabled: "
+         "false.", _dicom_tls),
     Rule("ORT-008", "No secret inline in orthanc.json", "orthanc.json is read by many tools and people; "
          "secrets belong in a root-owned environment file readable only by the Orthanc group.",
          "high", "164.312(a)(2)(iv) encryption and decryption",
@@ -135,8 +136,9 @@ def markdown() -> str:
     out = [
         "# Hardening rules",
         "",
-        "Generated from `plugins/plugin_utils/rules.py` by `bin/orthanc-config-lint.py --rules-markdown`;",
-        "a test keeps them equal. The compiler refuses an `orthanc.json` that breaks any rule, unless",
+        "Generated from `plugins/plugin_utils/rules.py` by `scripts/docs.py` (also printed by",
+        "`bin/orthanc-config-lint.py --rules-markdown`); `make docs-check` keeps them equal.",
+        "The compiler refuses an `orthanc.json` that breaks any rule, unless",
         "the host waives that rule with a written reason (`orthanc_hardening_waivers`); waivers are",
         "reported in every run.",
         "",
@@ -161,6 +163,10 @@ def markdown() -> str:
             "  - id: ORT-003",
             "    reason: \"lab instance on an isolated test network, no patient data\"",
             "```", "",
+            "This lets that host's Orthanc answer on its HTTP port off-host, in clear; every other rule",
+            "still holds (authentication, ORT-001, above all). Rules never overlap: each one decides",
+            "something no other rule decides, so each waiver lets exactly that through (a test checks it,",
+            "and this example).", "",
             "A waiver without an id of a known rule, without a reason, or of a rule that cannot be",
             "waived, is itself a finding.", "",
             "## Retired rules", "",

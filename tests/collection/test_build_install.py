@@ -99,3 +99,23 @@ def test_ansible_doc(installed, kind, name):
                           capture_output=True, text=True, env=ansible_env(colls), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "EXAMPLES" in proc.stdout and ("RETURN" in proc.stdout or "RETURN VALUES" in proc.stdout)
+
+
+@pytest.mark.parametrize("playbook", ["site", "orthanc"])
+def test_the_main_playbook_runs_by_name_from_the_installed_collection(installed, tmp_path, playbook):
+    """`ansible-playbook dicomweb_oauth.orthanc.site` (and its Orthanc play alone) from outside any
+    clone: the playbook, its imports and every role it names resolve in the installed collection.
+    (The molecule scenarios deploy with it to fresh hosts.)"""
+    _, colls = installed
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    orthanc: {hosts: {node-1: {}}}\n    monitoring: {hosts: {mon-1: {}}}\n")
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), f"dicomweb_oauth.orthanc.{playbook}",
+                           "--list-tasks"], capture_output=True, text=True, env=ansible_env(colls), timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "play #1 (orthanc): Orthanc with OAuth2 for its DICOMweb client" in proc.stdout or \
+        "(orthanc): Orthanc with OAuth2 for its DICOMweb client" in proc.stdout, proc.stdout
+    for task in ("dicomweb_oauth.orthanc.common : Preflight - a Debian release",
+                 "dicomweb_oauth.orthanc.config : Preflight"):
+        assert task in proc.stdout, (task, proc.stdout)
+    assert ("(monitoring): Monitoring" in proc.stdout) == (playbook == "site")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -87,10 +88,11 @@ def test_output_is_deterministic():
     ({"orthanc_users": {"admin": "orthanc"}}, "ORT-002"),
     ({"orthanc_users": {"admin": "short-pw"}}, "ORT-002"),
     ({"orthanc_users": {}}, "ORT-002"),
-    ({"orthanc_remote_access_allowed": True, "orthanc_authentication_enabled": False}, "ORT-003"),
-    ({"orthanc_remote_access_allowed": True}, "ORT-004"),
+    # Remote access without authentication: ORT-001 says so, whatever ORT-003 says.
+    ({"orthanc_remote_access_allowed": True, "orthanc_authentication_enabled": False}, "ORT-001"),
+    ({"orthanc_remote_access_allowed": True}, "ORT-003"),
     # Orthanc's own HTTPS crashes: SslEnabled does not make remote access acceptable.
-    ({"orthanc_remote_access_allowed": True, "orthanc_ssl_enabled": True}, "ORT-004"),
+    ({"orthanc_remote_access_allowed": True, "orthanc_ssl_enabled": True}, "ORT-003"),
     # The DICOM listener binds every address: on only with DICOM TLS.
     ({"orthanc_dicom_enabled": True}, "ORT-004"),
     ({"orthanc_extra_config": {"Leaked": "client-secret-value-42"}}, "ORT-008"),
@@ -229,17 +231,49 @@ def test_the_section_is_judged_by_the_plugin_package_in_this_collection():
 def test_waivers_need_known_id_and_reason_and_are_reported():
     hv = json.loads(json.dumps(GOOD))
     hv["orthanc_remote_access_allowed"] = True
-    hv["orthanc_hardening_waivers"] = [{"id": "ORT-004", "reason": "TLS terminates on the host's nginx"}]
+    hv["orthanc_hardening_waivers"] = [{"id": "ORT-003", "reason": "TLS terminates on the host's nginx"}]
     r = compile_(hv)
-    assert r.ok and r.waived == [{"rule": "ORT-004", "path": "RemoteAccessAllowed", "host": "h1",
+    assert r.ok and r.waived == [{"rule": "ORT-003", "path": "RemoteAccessAllowed", "host": "h1",
                                   "reason": "TLS terminates on the host's nginx"}]
-    hv["orthanc_hardening_waivers"] = [{"id": "ORT-004"}, {"id": "ORT-123", "reason": "no such rule at all"}]
+    hv["orthanc_hardening_waivers"] = [{"id": "ORT-003"}, {"id": "ORT-123", "reason": "no such rule at all"}]
     r = compile_(hv)
-    assert rule_ids(r) == ["INPUT", "ORT-004"]
+    assert rule_ids(r) == ["INPUT", "ORT-003"]
     hv["orthanc_hardening_waivers"] = [{"id": "ORT-007", "reason": "the old private-address rule"}]
     r = compile_(hv)
     assert [f.message for f in r.findings if f.rule == "INPUT"] == [
         "ORT-007 is retired: " + rules.RETIRED_RULES["ORT-007"]]
+
+
+# For every rule, a host that breaks that rule and no other: a rule another rule always
+# shadows would decide nothing, and its waiver would let nothing through.
+ALONE = {
+    "ORT-001": {"orthanc_authentication_enabled": False},
+    "ORT-002": {"orthanc_users": {"admin": "short-pw"}},
+    "ORT-003": {"orthanc_remote_access_allowed": True},
+    "ORT-004": {"orthanc_dicom_enabled": True},
+    "ORT-008": {"orthanc_extra_config": {"Leaked": "client-secret-value-42"}},
+    "ORT-010": {"orthanc_ssl_enabled": True},
+}
+
+
+def test_every_rule_decides_alone_and_its_waiver_lets_that_host_through():
+    assert sorted(ALONE) == sorted(rules.RULES_BY_ID)
+    for rid, change in ALONE.items():
+        hv = {**json.loads(json.dumps(GOOD)), **change}
+        assert rule_ids(compile_(hv)) == [rid], rid
+        if rules.RULES_BY_ID[rid].waivable:
+            hv["orthanc_hardening_waivers"] = [{"id": rid, "reason": "a written reason"}]
+            assert compile_(hv).ok, rid
+
+
+def test_the_waiver_example_in_the_docs_does_what_the_docs_say():
+    text = (ROOT / "docs/hardening.md").read_text()
+    example = yaml.safe_load(re.search(r"## Waivers\n\n```yaml\n(.*?)```", text, re.S).group(1))
+    (waiver,) = example["orthanc_hardening_waivers"]
+    rule = rules.RULES_BY_ID[waiver["id"]]
+    hv = {**json.loads(json.dumps(GOOD)), **ALONE[rule.id], **example}
+    r = compile_(hv)
+    assert r.ok and [w["rule"] for w in r.waived] == [rule.id]
 
 
 def test_leaked_secret_is_never_waivable():
@@ -359,7 +393,7 @@ hostvars = st.fixed_dictionaries({}, optional={
     "orthanc_users": either(st.dictionaries(names, either(secrets), max_size=2)),
     "orthanc_storage_directory": either(st.just("/srv/orthanc")), "orthanc_plugins_dir": anything,
     "orthanc_ssl_certificate": anything, "orthanc_https_ca_certificates": anything,
-    "orthanc_oauth_plugin_script": anything, "orthanc_dicomweb_oauth": either(section),
+    "orthanc_oauth_plugin_dir": anything, "orthanc_dicomweb_oauth": either(section),
     "orthanc_oauth_allow_private_hosts": either(st.lists(st.sampled_from(["127.0.0.1", "10.0.0.1", "0x7f000001"]))),
     "orthanc_hardening_waivers": either(waivers),
     "orthanc_extra_config": either(st.dictionaries(st.sampled_from(["HttpTimeout", "Name", "Leak"]), anything)),

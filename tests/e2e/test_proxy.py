@@ -68,7 +68,7 @@ def _hostvars(front: TlsFront, squid: Squid, ca: str, idp: IdentityProvider, por
         "orthanc_http_port": port, "orthanc_dicom_enabled": False,
         "orthanc_secrets_directory": str(DIR / "secrets"),
         "orthanc_users": {CREDENTIALS[0]: CREDENTIALS[1]},
-        "orthanc_oauth_plugin_script": str(PLUGIN_SCRIPT),
+        "orthanc_oauth_plugin_dir": str(PLUGIN_SCRIPT.parent),
         "orthanc_https_ca_certificates": ca,
         "orthanc_outbound_proxy": {"url": squid.url, "username": PROXY_USER, "password": PROXY_PASSWORD,
                                    "no_proxy": ["pacs.hospital.test"]},

@@ -59,31 +59,14 @@ def action_times(out: str) -> dict[str, int]:
 
 # A user's playbook: the roles by FQCN from the installed collection. The demo role takes its
 # provider and filter from this checkout (they are test components, not in the collection).
+# A user's playbook outside the clone: the installed collection's main playbook, with the demo
+# role's test components taken from this clone (they do not ship in the tarball).
 USER_PLAYBOOK = """---
-- name: Demo services
-  hosts: demo_services
-  become: true
-  roles:
-    - role: dicomweb_oauth.orthanc.demo
-      vars:
-        demo_idp_source: {root}/testenv/idp
-        demo_target_filter_source: {root}/testenv/orthanc_target/jwt_filter.py
-
-- name: Orthanc with OAuth2 for its DICOMweb client
-  hosts: orthanc
-  become: true
-  roles:
-    - role: dicomweb_oauth.orthanc.server
-    - role: dicomweb_oauth.orthanc.oauth_plugin
-    - role: dicomweb_oauth.orthanc.config
-    - role: dicomweb_oauth.orthanc.tls_front
-      when: tls_front_certificate | default('') | length > 0 or tls_front_self_signed | default(false)
-
-- name: Monitoring
-  hosts: monitoring
-  become: true
-  roles:
-    - role: dicomweb_oauth.orthanc.monitoring
+- name: The collection's main playbook, as installed
+  ansible.builtin.import_playbook: dicomweb_oauth.orthanc.site
+  vars:
+    demo_idp_source: {root}/testenv/idp
+    demo_target_filter_source: {root}/testenv/orthanc_target/jwt_filter.py
 """
 
 
@@ -95,8 +78,12 @@ def images() -> list[str]:
 
 
 # The failure scenario's cases deploy again to a converged host: its demo services are not what
-# they test, so they run the Orthanc play alone (DWO_CASE_PLAYBOOK), which saves a no-op play a case.
-ORTHANC_PLAY_ONLY = USER_PLAYBOOK[USER_PLAYBOOK.index("- name: Orthanc with OAuth2"):USER_PLAYBOOK.index("- name: Monitoring")]
+# they test, so they run the collection's Orthanc play alone (DWO_CASE_PLAYBOOK), which saves a
+# no-op play a case.
+ORTHANC_PLAY_ONLY = """---
+- name: The collection's Orthanc play, as installed
+  ansible.builtin.import_playbook: dicomweb_oauth.orthanc.orthanc
+"""
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +96,7 @@ def user_setup(tmp_path_factory) -> tuple[Path, Path]:
     playbook = tmp / "playbooks" / "orthanc.yml"
     playbook.parent.mkdir()
     playbook.write_text(USER_PLAYBOOK.format(root=ROOT))
-    (playbook.parent / "orthanc-only.yml").write_text("---\n" + ORTHANC_PLAY_ONLY)
+    (playbook.parent / "orthanc-only.yml").write_text(ORTHANC_PLAY_ONLY)
     return colls, playbook
 
 

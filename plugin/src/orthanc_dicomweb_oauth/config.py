@@ -49,6 +49,10 @@ def load_schema() -> dict[str, Any]:
 
 # A server name as the schema allows it (the REST API checks route names against it).
 SERVER_NAME = re.compile(load_schema()["properties"]["Servers"]["propertyNames"]["pattern"].strip("^$"))
+# The REST API's rate limit when the section gives none: the schema's defaults, the one place.
+_RATE_LIMIT = load_schema()["properties"]["RateLimit"]["properties"]
+RATE_LIMIT_REQUESTS: int = _RATE_LIMIT["Requests"]["default"]
+RATE_LIMIT_WINDOW: int = _RATE_LIMIT["WindowSeconds"]["default"]
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,8 @@ class CacheConfig:
 class PluginConfig:
     servers: Mapping[str, ServerConfig]
     cache: CacheConfig = field(default_factory=CacheConfig)
-    rate_limit_requests: int = 10
-    rate_limit_window: int = 60
+    rate_limit_requests: int = RATE_LIMIT_REQUESTS
+    rate_limit_window: int = RATE_LIMIT_WINDOW
     log_level: str = "info"
     warnings: tuple[str, ...] = ()
 
@@ -461,7 +465,8 @@ def check_config(section: Any, environ: Optional[Mapping[str, str]] = None, *, d
                 for n, srv in built.items() if not srv.verify_ssl]
     return PluginConfig(
         servers=built, cache=_cache(cache),
-        rate_limit_requests=int(rl.get("Requests", 10)), rate_limit_window=int(rl.get("WindowSeconds", 60)),
+        rate_limit_requests=int(rl.get("Requests", RATE_LIMIT_REQUESTS)),
+        rate_limit_window=int(rl.get("WindowSeconds", RATE_LIMIT_WINDOW)),
         log_level=section.get("LogLevel", "info"), warnings=tuple(notes + insecure)), []
 
 

@@ -7,7 +7,6 @@ identical, so the documentation cannot drift from the code.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Optional
 
@@ -210,31 +209,3 @@ class OAuthPluginError(Exception):
             "server": self.server,
             "troubleshooting": list(self.spec.troubleshooting),
         }
-
-
-def markdown() -> str:
-    """The text of docs/errors.md."""
-    lines = [
-        "# Error codes",
-        "",
-        "Generated from `plugin/src/orthanc_dicomweb_oauth/errors.py` by",
-        "`python -m orthanc_dicomweb_oauth.errors > docs/errors.md`; a test keeps them equal.",
-        "",
-        "Every error the plugin reports carries one of these codes, names the server and key",
-        "it concerns, and never contains a secret or a token. Families: CFG configuration,",
-        "SEC security policy, AUTH refused by the identity provider, TOK token, NET network",
-        "and HTTP, INT internal. `HTTP` is the status of the plugin's REST API for that error",
-        "(200 marks a warning that does not fail requests).",
-        "",
-        "| code | title | HTTP |",
-        "|---|---|---|",
-    ]
-    lines += [f"| [{s.code}](#{s.code.lower()}) | {s.title} | {s.http_status} |" for s in _SPECS]
-    for s in _SPECS:
-        lines += ["", f"## {s.code}", "", f"**{s.title}**", ""]
-        lines += [f"- {step}" for step in s.troubleshooting]
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.stdout.write(markdown())

@@ -11,20 +11,42 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from . import API_VERSION, __version__
-from .config import SERVER_NAME
+from .config import RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW, SERVER_NAME
 from .errors import OAuthPluginError
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .redaction import REDACTOR, get_logger, kv, new_correlation_id
 
 if TYPE_CHECKING:
-    from .orthanc_plugin import PluginRuntime
+    from .config import PluginConfig
+    from .metrics import Metrics
+    from .token_manager import TokenManager
 
 _log = get_logger()
 JSON = "application/json"
 ROOT = "/dicomweb-oauth"
+
+
+class Runtime(Protocol):
+    """What the REST API reads of the running plugin (orthanc_plugin.PluginRuntime provides it;
+    named here so that this module does not import the one that imports it)."""
+
+    config: Optional[PluginConfig]
+    error: Optional[OAuthPluginError]
+    errors: list[OAuthPluginError]
+    managers: dict[str, TokenManager]
+    metrics: Metrics
+    started_at: float
+
+    def require_active(self) -> None: ...
+
+    def is_published(self, name: str) -> bool: ...
+
+    def overall_status(self) -> str: ...
+
+    def server_status(self, name: str) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -71,11 +93,11 @@ class RateLimiter:
 
 
 class RestApi:
-    def __init__(self, runtime: PluginRuntime) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         cfg = runtime.config
-        self.limiter = RateLimiter(cfg.rate_limit_requests if cfg else 10,
-                                   cfg.rate_limit_window if cfg else 60)
+        self.limiter = RateLimiter(cfg.rate_limit_requests if cfg else RATE_LIMIT_REQUESTS,
+                                   cfg.rate_limit_window if cfg else RATE_LIMIT_WINDOW)
 
     # Routes: (regex for Orthanc, allowed methods, handler). A name is matched as printable
     # ASCII only: orthanc-python 4.0 cannot hand a URI that is not UTF-8 to Python and answers

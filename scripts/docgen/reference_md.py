@@ -1,13 +1,11 @@
-"""docs/configuration-reference.md, generated from the one JSON Schema
-(``python -m orthanc_dicomweb_oauth.reference``); a test keeps the file and the schema equal."""
+"""docs/configuration-reference.md from the plugin's one JSON Schema."""
 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from .config import load_schema
+from orthanc_dicomweb_oauth.config import load_schema
 
 
 def _type(prop: dict[str, Any], schema: dict[str, Any]) -> str:
@@ -44,7 +42,7 @@ def markdown() -> str:
         "# DicomWebOAuth configuration reference",
         "",
         "Generated from `plugin/src/orthanc_dicomweb_oauth/schema/dicomweb-oauth.schema.json` by",
-        "`python -m orthanc_dicomweb_oauth.reference`. Every string value may use `${VAR}` (see",
+        "`scripts/docs.py` (`make docs`). Every string value may use `${VAR}` (see",
         "[configuration.md](configuration.md)).",
         "",
         "## Top level (`DicomWebOAuth`)",
@@ -73,6 +71,3 @@ def markdown() -> str:
     ]
     return "\n".join(out) + "\n"
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.stdout.write(markdown())

@@ -1,0 +1,27 @@
+"""roles/<role>/README.md from roles/<role>/meta/argument_specs.yml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+
+def readme(role: Path, spec_text: Optional[str] = None) -> str:
+    """The README of ``role``, from its argument_specs (``spec_text`` when given: the spec as it is
+    about to be written)."""
+    text = spec_text if spec_text is not None else (role / "meta" / "argument_specs.yml").read_text()
+    spec = yaml.safe_load(text)["argument_specs"]["main"]
+    out = [f"# Role `dicomweb_oauth.orthanc.{role.name}`", "", spec["short_description"], ""]
+    out += [" ".join(spec.get("description", [])), "",
+            "Generated from `meta/argument_specs.yml` by `scripts/docs.py` (`make docs`); `make docs-check`",
+            "keeps it in sync with the spec, and a test with `defaults/main.yml`.", "",
+            "| variable | type | default | description |", "|---|---|---|---|"]
+    for name, opt in spec["options"].items():
+        default = json.dumps(opt.get("default")) if "default" in opt else ""
+        secret = " Secret (no_log)." if opt.get("no_log") else ""
+        description = " ".join(opt["description"]) if isinstance(opt["description"], list) else opt["description"]
+        out.append(f"| `{name}` | {opt['type']} | `{default}` | {description}{secret} |")
+    return "\n".join(out) + "\n"
