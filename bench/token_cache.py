@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugin" / "src"), str(ROOT)]
 
-from orthanc_dicomweb_oauth.config import load_config  # noqa: E402
-from orthanc_dicomweb_oauth.metrics import Metrics  # noqa: E402
-from orthanc_dicomweb_oauth.token_manager import build_managers  # noqa: E402
+from orthanc_dicomweb_oauth.loader.config import load_config  # noqa: E402
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics  # noqa: E402
+from orthanc_dicomweb_oauth.runtime.token_manager import build_managers  # noqa: E402
 from testenv import IdentityProvider, RedisServer  # noqa: E402
 from tests.helpers.config import ENC_KEY, LOOPBACK, server_section  # noqa: E402
 

@@ -84,7 +84,7 @@ def test_no_import_cycle():
 def test_the_cycle_check_can_fail():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     edges = graph()
-    edges["orthanc_dicomweb_oauth.config"].add("orthanc_dicomweb_oauth.rest_api")
+    edges["orthanc_dicomweb_oauth.loader.config"].add("orthanc_dicomweb_oauth.runtime.rest_api")
     assert cycles(edges)
 
 

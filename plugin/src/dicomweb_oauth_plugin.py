@@ -14,6 +14,6 @@ if _here not in sys.path:
 
 import orthanc  # noqa: E402  (provided by orthanc-python)
 
-from orthanc_dicomweb_oauth.orthanc_plugin import register  # noqa: E402
+from orthanc_dicomweb_oauth.runtime.orthanc_plugin import register  # noqa: E402
 
 RUNTIME = register(orthanc)

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from orthanc_dicomweb_oauth.config import legacy_proxy_server, load_config, schema_errors
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.loader.config import legacy_proxy_server, load_config, schema_errors
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
 
 OK = {"Url": "https://dicom.example.org/dicom-web", "TokenEndpoint": "https://idp.example.org/token",
       "ClientId": "orthanc", "ClientSecret": "${SECRET}"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from orthanc_dicomweb_oauth.orthanc_plugin import PluginRuntime
-from orthanc_dicomweb_oauth.orthanc_settings import dicomweb_servers
-from orthanc_dicomweb_oauth.providers.base import Token
-from orthanc_dicomweb_oauth.redaction import get_logger
+from orthanc_dicomweb_oauth.loader.orthanc_settings import dicomweb_servers
+from orthanc_dicomweb_oauth.loader.redaction import get_logger
+from orthanc_dicomweb_oauth.runtime.orthanc_plugin import PluginRuntime
+from orthanc_dicomweb_oauth.runtime.providers.base import Token
 
 
 class FakeOrthanc:
@@ -39,7 +39,7 @@ SECTION = {"Servers": {"pacs": {"Url": "https://pacs.example.org/dicom-web/",
 
 def runtime(full):
     return PluginRuntime(FakeOrthanc(), full, manager_factory=lambda cfg, m: __import__(
-        "orthanc_dicomweb_oauth.token_manager", fromlist=["x"]).build_managers(cfg, m))
+        "orthanc_dicomweb_oauth.runtime.token_manager", fromlist=["x"]).build_managers(cfg, m))
 
 
 def test_definition_carries_every_field_and_the_token():
@@ -102,8 +102,8 @@ class _Output404:
 
 
 def test_error_answers_under_either_orthanc_python(monkeypatch):
-    from orthanc_dicomweb_oauth import orthanc_plugin
-    from orthanc_dicomweb_oauth.rest_api import Response
+    from orthanc_dicomweb_oauth.runtime import orthanc_plugin
+    from orthanc_dicomweb_oauth.runtime.rest_api import Response
 
     for with_length in (True, False):
         monkeypatch.setattr(orthanc_plugin, "_status_with_length", None)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orthanc_dicomweb_oauth.addresses import canonical_host, classify_host, host_key, parse_address
-from orthanc_dicomweb_oauth.config import ConfigRefused, check_config, load_config
+from orthanc_dicomweb_oauth.loader.addresses import canonical_host, classify_host, host_key, parse_address
+from orthanc_dicomweb_oauth.loader.config import ConfigRefused, check_config, load_config
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 OK = {"Url": "https://dicom.example.org/dicom-web", "TokenEndpoint": "https://idp.example.org/token",
@@ -157,18 +157,23 @@ def test_compile_time_options_defer_variables_and_host_files():
     assert errors == [] and cfg is not None
 
 
-def test_config_loader_imports_without_the_runtime_dependencies():
-    """The config compiler runs it on a controller that has none of them."""
+def test_the_loader_folder_imports_without_the_runtime_dependencies():
+    """The collection's compiler runs the loader on a controller that has none of them: every
+    module of orthanc_dicomweb_oauth/loader/ imports with them blocked, and judges."""
+    modules = sorted(p.stem for p in (SRC / "orthanc_dicomweb_oauth" / "loader").glob("*.py"))
+    assert {"config", "policy", "orthanc_settings", "proxy"} <= set(modules)
     code = (
-        "import sys\n"
+        "import importlib, sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('requests', 'jwt', 'cryptography', 'redis', 'prometheus_client'):\n"
+        "        if name.split('.')[0] in ('requests', 'jwt', 'cryptography', 'redis', 'prometheus_client') \\\n"
+        "                or name.startswith('orthanc_dicomweb_oauth.runtime'):\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         f"sys.path.insert(0, {str(SRC)!r})\n"
-        "from orthanc_dicomweb_oauth.config import check_config\n"
-        "from orthanc_dicomweb_oauth.orthanc_settings import orthanc_conflicts\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module('orthanc_dicomweb_oauth.loader.' + m)\n"
+        "from orthanc_dicomweb_oauth.loader.config import check_config\n"
         "cfg, errs = check_config({'Servers': {'r': {'Url': 'https://127.1/x'}}}, {})\n"
         "print(sorted(e.code for e in errs))\n"
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from orthanc_dicomweb_oauth.config import check_config
-from orthanc_dicomweb_oauth.http import proxy_error
-from orthanc_dicomweb_oauth.orthanc_settings import judge
-from orthanc_dicomweb_oauth.proxy import ProxyConfig, goes_direct, route_conflicts
-from orthanc_dicomweb_oauth.redaction import REDACTOR, Secret
+from orthanc_dicomweb_oauth.loader.config import check_config
+from orthanc_dicomweb_oauth.loader.orthanc_settings import judge
+from orthanc_dicomweb_oauth.loader.proxy import ProxyConfig, goes_direct, route_conflicts
+from orthanc_dicomweb_oauth.loader.redaction import REDACTOR, Secret
+from orthanc_dicomweb_oauth.runtime.http import proxy_error
 
 OK = {"Url": "https://dicom.example.org/dicom-web", "TokenEndpoint": "https://idp.example.org/token",
       "ClientId": "orthanc", "ClientSecret": "s3cr3t-value-123"}

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from orthanc_dicomweb_oauth.config import check_config, load_config
-from orthanc_dicomweb_oauth.secret_file import SecretFile
+from orthanc_dicomweb_oauth.loader.config import check_config, load_config
+from orthanc_dicomweb_oauth.loader.secret_file import SecretFile
 
 SERVER = {"Url": "https://pacs.example.org/dicom-web", "TokenEndpoint": "https://idp.example.org/token",
           "ClientId": "orthanc"}

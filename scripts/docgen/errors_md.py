@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orthanc_dicomweb_oauth.errors import ERRORS
+from orthanc_dicomweb_oauth.loader.errors import ERRORS
 
 
 def markdown() -> str:
@@ -10,7 +10,7 @@ def markdown() -> str:
     lines = [
         "# Error codes",
         "",
-        "Generated from `plugin/src/orthanc_dicomweb_oauth/errors.py` by `scripts/docs.py` (`make docs`);",
+        "Generated from `plugin/src/orthanc_dicomweb_oauth/loader/errors.py` by `scripts/docs.py` (`make docs`);",
         "`make docs-check` keeps them equal.",
         "",
         "Every error the plugin reports carries one of these codes, names the server and key",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orthanc_dicomweb_oauth.config import load_schema
+from orthanc_dicomweb_oauth.loader.config import load_schema
 
 
 def _type(prop: dict[str, Any], schema: dict[str, Any]) -> str:
@@ -41,7 +41,7 @@ def markdown() -> str:
     out = [
         "# DicomWebOAuth configuration reference",
         "",
-        "Generated from `plugin/src/orthanc_dicomweb_oauth/schema/dicomweb-oauth.schema.json` by",
+        "Generated from `plugin/src/orthanc_dicomweb_oauth/loader/schema/dicomweb-oauth.schema.json` by",
         "`scripts/docs.py` (`make docs`). Every string value may use `${VAR}` (see",
         "[configuration.md](configuration.md)).",
         "",

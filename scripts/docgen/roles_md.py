@@ -23,5 +23,21 @@ def readme(role: Path, spec_text: Optional[str] = None) -> str:
         default = json.dumps(opt.get("default")) if "default" in opt else ""
         secret = " Secret (no_log)." if opt.get("no_log") else ""
         description = " ".join(opt["description"]) if isinstance(opt["description"], list) else opt["description"]
-        out.append(f"| `{name}` | {opt['type']} | `{default}` | {description}{secret} |")
-    return "\n".join(out) + "\n"
+        cells = [f"`{name}`", opt["type"], f"`{default}`", f"{description}{secret}"]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out + tags(role)) + "\n"
+
+
+def tags(role: Path) -> list[str]:
+    """The role's phases (tasks/main.yml imports one file per phase) and their tags."""
+    main = role / "tasks" / "main.yml"
+    phases = yaml.safe_load(main.read_text()) if main.exists() else None
+    if not phases or not all("ansible.builtin.import_tasks" in t for t in phases):
+        return []
+    out = ["", "## Tags", "",
+           f"`--tags {role.name}_<phase>` (or `<phase>` for every role) runs one phase; the preflight always runs.",
+           "", "| phase | file | tags |", "|---|---|---|"]
+    for t in phases:
+        out.append(f"| {t['name']} | `tasks/{t['ansible.builtin.import_tasks']}` | "
+                   + ", ".join(f"`{tag}`" for tag in t.get("tags", [])) + " |")
+    return out

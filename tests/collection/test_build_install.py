@@ -26,7 +26,7 @@ def test_tarball_contents(installed):
     for kept in ("MANIFEST.json", "meta/runtime.yml", "plugins/modules/token_check.py",
                  "plugins/lookup/vault_kv.py", "plugins/filter/orthanc_compile.py", "bin/orthanc-config-lint.py",
                  "plugin/src/dicomweb_oauth_plugin.py",
-                 "plugin/src/orthanc_dicomweb_oauth/schema/dicomweb-oauth.schema.json",
+                 "plugin/src/orthanc_dicomweb_oauth/loader/schema/dicomweb-oauth.schema.json",
                  "docs/hardening.md", "roles/monitoring/tasks/main.yml", "roles/config/tasks/main.yml"):
         assert kept in names, kept
     for dropped in ("tests", "bench", "testenv", ".ci", "scripts", "plugin/tests", "Makefile",

@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import pytest
 
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
-from orthanc_dicomweb_oauth.http import HttpClient
-from orthanc_dicomweb_oauth.proxy import ProxyConfig
-from orthanc_dicomweb_oauth.redaction import Secret
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.loader.proxy import ProxyConfig
+from orthanc_dicomweb_oauth.loader.redaction import Secret
+from orthanc_dicomweb_oauth.runtime.http import HttpClient
 from plugins.plugin_utils.compiler import compile_host
 from testenv import IdentityProvider
 from testenv.netns import Namespace

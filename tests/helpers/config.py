@@ -6,7 +6,7 @@ import base64
 import os
 from typing import Any, Optional
 
-from orthanc_dicomweb_oauth.config import PluginConfig, load_config
+from orthanc_dicomweb_oauth.loader.config import PluginConfig, load_config
 from testenv import IdentityProvider
 
 ENC_KEY = base64.b64encode(b"k" * 32).decode()

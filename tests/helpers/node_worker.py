@@ -12,10 +12,10 @@ import json
 import sys
 import time
 
-from orthanc_dicomweb_oauth.config import load_config
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
-from orthanc_dicomweb_oauth.metrics import Metrics
-from orthanc_dicomweb_oauth.token_manager import build_managers
+from orthanc_dicomweb_oauth.loader.config import load_config
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics
+from orthanc_dicomweb_oauth.runtime.token_manager import build_managers
 
 
 def main() -> None:

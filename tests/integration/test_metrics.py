@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
-from orthanc_dicomweb_oauth.metrics import Metrics
-from orthanc_dicomweb_oauth.token_manager import build_managers
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics
+from orthanc_dicomweb_oauth.runtime.token_manager import build_managers
 from tests.helpers.config import metric_value, plugin_config
 
 pytestmark = pytest.mark.real

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
-from orthanc_dicomweb_oauth.metrics import Metrics
-from orthanc_dicomweb_oauth.token_manager import build_managers
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics
+from orthanc_dicomweb_oauth.runtime.token_manager import build_managers
 from tests.helpers.config import ENC_KEY, plugin_config
 
 pytestmark = pytest.mark.real

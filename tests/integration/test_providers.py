@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from orthanc_dicomweb_oauth.config import load_config
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
-from orthanc_dicomweb_oauth.metrics import Metrics
-from orthanc_dicomweb_oauth.token_manager import build_managers
+from orthanc_dicomweb_oauth.loader.config import load_config
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics
+from orthanc_dicomweb_oauth.runtime.token_manager import build_managers
 from tests.helpers.config import LOOPBACK
 from tests.helpers.fake_http import FakeServer, Request
 
@@ -197,8 +197,8 @@ def test_jwks_poll_is_conditional_and_honours_max_age(tmp_path):
     import jwt as pyjwt
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from orthanc_dicomweb_oauth.http import HttpClient
-    from orthanc_dicomweb_oauth.jwt_validation import MAX_POLL_INTERVAL, JwtValidator
+    from orthanc_dicomweb_oauth.runtime.http import HttpClient
+    from orthanc_dicomweb_oauth.runtime.jwt_validation import MAX_POLL_INTERVAL, JwtValidator
 
     keys = {kid: rsa.generate_private_key(public_exponent=65537, key_size=2048) for kid in ("k1", "k2")}
 

@@ -11,9 +11,9 @@ import secrets
 import pytest
 import requests
 
-from orthanc_dicomweb_oauth.config import load_config
-from orthanc_dicomweb_oauth.metrics import Metrics
-from orthanc_dicomweb_oauth.token_manager import build_managers
+from orthanc_dicomweb_oauth.loader.config import load_config
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics
+from orthanc_dicomweb_oauth.runtime.token_manager import build_managers
 from tests.helpers.config import LOOPBACK
 
 pytestmark = pytest.mark.real

@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from orthanc_dicomweb_oauth.errors import OAuthPluginError
-from orthanc_dicomweb_oauth.metrics import Metrics
-from orthanc_dicomweb_oauth.token_manager import TokenManager, build_managers
+from orthanc_dicomweb_oauth.loader.errors import OAuthPluginError
+from orthanc_dicomweb_oauth.runtime.metrics import Metrics
+from orthanc_dicomweb_oauth.runtime.token_manager import TokenManager, build_managers
 from tests.conftest import report
 from tests.helpers.config import metric_value, plugin_config
 
@@ -352,7 +352,7 @@ def test_redis_over_tls_with_password(idp, tmp_path):
                  "RedisCaBundle": r.ca_file, "EncryptionKey": ENC_KEY}
 
         def mgr(c):
-            from orthanc_dicomweb_oauth.config import load_config
+            from orthanc_dicomweb_oauth.loader.config import load_config
             from tests.helpers.config import LOOPBACK, server_section
             return build_managers(load_config({"Servers": {"remote": server_section(idp)}, "Cache": c, "AllowPrivateHosts": LOOPBACK},
                                               environ={}), Metrics())["remote"]

@@ -84,6 +84,15 @@ ORTHANC_PLAY_ONLY = """---
 - name: The collection's Orthanc play, as installed
   ansible.builtin.import_playbook: dicomweb_oauth.orthanc.orthanc
 """
+# Its cases about the configuration alone run the config role alone (DWO_CONFIG_PLAYBOOK).
+CONFIG_ROLE_ONLY = """---
+- name: The collection's config role alone
+  hosts: orthanc
+  gather_subset: [min]
+  become: true
+  roles:
+    - role: dicomweb_oauth.orthanc.config
+"""
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +106,7 @@ def user_setup(tmp_path_factory) -> tuple[Path, Path]:
     playbook.parent.mkdir()
     playbook.write_text(USER_PLAYBOOK.format(root=ROOT))
     (playbook.parent / "orthanc-only.yml").write_text(ORTHANC_PLAY_ONLY)
+    (playbook.parent / "config-only.yml").write_text(CONFIG_ROLE_ONLY)
     return colls, playbook
 
 
@@ -131,6 +141,7 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     if scenario == "failure":
         _plugin_releases(colls, tmp_path / "releases", env)
         env["DWO_CASE_PLAYBOOK"] = str(playbook.parent / "orthanc-only.yml")
+        env["DWO_CONFIG_PLAYBOOK"] = str(playbook.parent / "config-only.yml")
     if scenario == "tls":
         _tls_material(tmp_path / "tls", chosen, env)
     t0 = time.monotonic()

@@ -15,8 +15,8 @@ from tests.helpers.collection import ROOT
 
 SERVICE_MODULES = {"systemd_service", "systemd", "service", "sysvinit"}
 # The config role's one restart and its rollback's restart: the only places allowed.
-ALLOWED = {("roles/config/tasks/main.yml", "Restart Orthanc (the one restart of a run)"),
-           ("roles/config/tasks/main.yml", "Restart Orthanc with the last good state")}
+ALLOWED = {("roles/config/tasks/restart.yml", "Restart Orthanc (the one restart of a run)"),
+           ("roles/config/tasks/restart.yml", "Restart Orthanc with the last good state")}
 COMMAND_RESTART = re.compile(r"\b(systemctl|service)\b[^\n]*\b(start|restart|reload|try-restart|reload-or-restart)\b"
                              r"[^\n]*\borthanc(\.service)?\b(?![-\w])|\borthanc\b[^\n]*\b(restart|start)\b")
 

@@ -32,7 +32,7 @@ def test_config_role_inputs_are_the_compilers():
     plugin_utils()
     compiler = sys.modules["dicomweb_oauth_plugin_utils.compiler"]
     role_vars = yaml.safe_load((ROOT / "roles" / "config" / "vars" / "main.yml").read_text())
-    assert set(role_vars["_orthanc_compile_input"]) == {i.name for i in compiler.INPUTS}
+    assert set(role_vars["_config_compile_input"]) == {i.name for i in compiler.INPUTS}
 
 
 # Debian codename of each major release the collection supports.

@@ -64,7 +64,7 @@ def schema() -> dict[str, Any]:
     """The plugin's own JSON Schema, or {} when its loader cannot be imported here (the judge
     then reports that, and the result is not ok)."""
     try:
-        loaded: dict[str, Any] = _module("config").load_schema()
+        loaded: dict[str, Any] = _module("loader.config").load_schema()
     except ImportError:
         return {}
     return loaded
@@ -85,16 +85,16 @@ def rate_limit_defaults() -> dict[str, Any]:
 
 def proxy_errors(proxy: dict[str, Any], where: str) -> list[Any]:
     """The plugin's own rules on a proxy definition (raises ImportError when the loader does not import)."""
-    errors: list[Any] = _module("proxy").proxy_errors(proxy, where)
+    errors: list[Any] = _module("loader.proxy").proxy_errors(proxy, where)
     return errors
 
 
 def goes_direct(host: str, no_proxy: Any) -> bool:
     """Whether the plugin sends a request for ``host`` direct rather than through the proxy."""
-    return bool(_module("proxy").goes_direct(host, no_proxy))
+    return bool(_module("loader.proxy").goes_direct(host, no_proxy))
 
 
 def judge(config: Any, env: dict[str, str]) -> tuple[Any, list[Any]]:
     """The plugin's loader on orthanc.json as Orthanc hands it over; files on the host and unknown
     variables are left to the host. (plugin configuration or None, errors)"""
-    return _module("orthanc_settings").judge(config, {}, defer=True, host_files=False, service_environ=env)  # type: ignore[no-any-return]
+    return _module("loader.orthanc_settings").judge(config, {}, defer=True, host_files=False, service_environ=env)  # type: ignore[no-any-return]
