@@ -119,3 +119,21 @@ def test_the_main_playbook_runs_by_name_from_the_installed_collection(installed,
                  "dicomweb_oauth.orthanc.config : Preflight"):
         assert task in proc.stdout, (task, proc.stdout)
     assert ("(monitoring): Monitoring" in proc.stdout) == (playbook == "site")
+
+
+def test_tags_select_a_phase_and_the_preflights_always_run(installed, tmp_path):
+    """`--tags server_install` on the main playbook: the server role's install tasks (the shared
+    role's package tasks, imported, take the tag), every preflight, and nothing else."""
+    _, colls = installed
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    orthanc: {hosts: {node-1: {}}}\n")
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), "dicomweb_oauth.orthanc.site",
+                           "--list-tasks", "--tags", "server_install"], capture_output=True, text=True,
+                          env=ansible_env(colls), timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = [line.strip() for line in proc.stdout.splitlines() if "TAGS:" in line]
+    assert any(line.startswith("dicomweb_oauth.orthanc.common : Install the packages") for line in listed), listed
+    assert any(line.startswith("dicomweb_oauth.orthanc.config : Preflight") for line in listed), listed
+    assert any(line.startswith("dicomweb_oauth.orthanc.common : Preflight - a Debian release") for line in listed)
+    assert not any(" : Storage directory" in line or "Restart Orthanc" in line or " : Install nginx" in line
+                   for line in listed), listed

@@ -35,6 +35,7 @@ def test_main_imports_one_file_per_phase_with_its_tags(role):
     assert all(set(t) == {"name", "ansible.builtin.import_tasks", "tags"} for t in main), main
     phases = [Path(t["ansible.builtin.import_tasks"]).stem for t in main]
     assert phases[0] == "preflight" and "always" in main[0]["tags"]
+    assert all(role in t["tags"] for t in main)
     for t, phase in zip(main, phases):
         assert {phase, f"{role}_{phase}"} <= set(t["tags"]), t
         assert (ROOT / "roles" / role / "tasks" / f"{phase}.yml").is_file()
