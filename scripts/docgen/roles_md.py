@@ -35,8 +35,8 @@ def tags(role: Path) -> list[str]:
     if not phases or not all("ansible.builtin.import_tasks" in t for t in phases):
         return []
     out = ["", "## Tags", "",
-           f"`--tags {role.name}_<phase>` (or `<phase>` for every role) runs one phase, `--tags {role.name}` every phase "
-           "of this role; the preflights always run.",
+           f"`--tags {role.name}_<phase>` (or `<phase>` for every role) runs one phase, "
+           f"`--tags {role.name}` every phase of this role; the preflights always run.",
            "", "| phase | file | tags |", "|---|---|---|"]
     for t in phases:
         out.append(f"| {t['name']} | `tasks/{t['ansible.builtin.import_tasks']}` | "
