@@ -41,7 +41,9 @@ SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,200}$")
 
 
 def write_outputs(results: list[Result], output_dir: str) -> list[Finding]:
-    """Each host's orthanc.json (no secrets) into ``output_dir``; a host whose name cannot be a
+    """Each clean host's orthanc.json (no secrets) into ``output_dir``. A refused host gets no file
+    (and loses one an earlier run wrote): what made it refused may be a secret where it does not
+    belong (a password in a URL, a secret that is not a string). A host whose name cannot be a
     file name there (``a/b``, ``../x``) is a finding and writes nothing."""
     os.makedirs(output_dir, exist_ok=True)
     refused = []
@@ -50,9 +52,13 @@ def write_outputs(results: list[Result], output_dir: str) -> list[Finding]:
             refused.append(Finding("INPUT", "high", r.host, "inventory_hostname", "the host name cannot be a file "
                                    "name in --output-dir; nothing was written for it",
                                    "Use letters, digits, '.', '_', '@' and '-' in host names."))
-        elif r.rendered:
-            with open(os.path.join(output_dir, f"{r.host}.orthanc.json"), "w", encoding="utf-8") as fh:
+            continue
+        path = os.path.join(output_dir, f"{r.host}.orthanc.json")
+        if r.ok and r.rendered:
+            with open(path, "w", encoding="utf-8") as fh:
                 fh.write(r.rendered)
+        elif os.path.exists(path):
+            os.remove(path)
     return refused
 
 
@@ -60,7 +66,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="orthanc-config-lint", description=__doc__)
     p.add_argument("-i", "--inventory", action="append", default=[], help="inventory source (repeatable)")
     p.add_argument("-l", "--limit", help="host pattern")
-    p.add_argument("--output-dir", help="write each host's orthanc.json (no secrets) there")
+    p.add_argument("--output-dir", help="write each clean host's orthanc.json (no secrets) there")
     p.add_argument("--json", action="store_true", help="print findings as JSON")
     p.add_argument("--rules-markdown", action="store_true", help="print docs/hardening.md and exit")
     args = p.parse_args(argv)

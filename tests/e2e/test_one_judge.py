@@ -53,6 +53,22 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], Optional[str]]] = {
     "api-key-header": ({"HttpHeaders": {"X-Api-Key": SECRET}}, {}, "SEC-006"),
     "password-in-redis-url": ({}, {"Cache": {"Backend": "redis", "EncryptionKey": ENC,
                                              "RedisUrl": f"redis://:{SECRET}@redis.example.org:6379/0"}}, "SEC-008"),
+    # secrets that are not strings (a YAML slip): refused where they stand, never moved
+    "client-secret-a-list": ({"ClientSecret": [SECRET]}, {}, "CFG-002"),
+    "redis-password-a-mapping": ({}, {"Cache": {"Backend": "redis", "EncryptionKey": ENC,
+                                                "RedisUrl": "rediss://redis.example.org:6380/0",
+                                                "RedisPassword": {"value": SECRET}}}, "CFG-002"),
+    "encryption-key-yes": ({}, {"Cache": {"Backend": "redis", "EncryptionKey": True,
+                                          "RedisUrl": "rediss://redis.example.org:6380/0"}}, "CFG-002"),
+    # AllowPrivateHosts holds single hosts: a range or a pattern would match nothing
+    "allow-private-range": ({"Url": "https://10.0.0.5/dicom-web"}, {"AllowPrivateHosts": ["10.0.0.0/8"]}, "CFG-002"),
+    "allow-private-wildcard": ({"Url": "https://10.0.0.5/dicom-web"}, {"AllowPrivateHosts": ["*"]}, "CFG-002"),
+    "metadata-instance-data": ({"Url": "https://instance-data/dicom-web"}, {}, "SEC-009"),
+    # the older plugin's managed identity (Scope, no Resource), and its key names in errors
+    "managed-identity-scope-only": ({"ProviderType": "azuremanagedidentity", "ClientId": None, "ClientSecret": None,
+                                     "TokenEndpoint": None,
+                                     "Scope": "https://dicom.healthcareapis.azure.com/.default"}, {}, "CFG-007"),
+    "dicomwebroot-not-https": ({"Url": None, "DicomWebRoot": "ftp://pacs.example.org/dicom-web"}, {}, "CFG-002"),
     # the outbound proxy
     "proxy-credentials-in-url": ({}, {"Proxy": {"Url": f"http://orthanc:{SECRET}@proxy.example.org:3128"}},
                                  "SEC-008"),

@@ -28,10 +28,11 @@ def env_name(*parts: str) -> str:
 def move_secret(holder: dict[str, Any], key: str, var: str, env: dict[str, str], secret_values: dict[str, str],
                 where: str) -> None:
     value = holder.get(key)
-    if value is None or (isinstance(value, str) and ENV_RE.match(value)):
-        return  # absent, or already supplied through the environment by the operator
-    if not isinstance(value, str):
-        value = json.dumps(value, sort_keys=True)
+    if not isinstance(value, str) or ENV_RE.match(value):
+        # Absent, already supplied through the environment by the operator, or not a string: the
+        # plugin's judge refuses that (CFG-002) where it is; moved, it would reach the plugin as
+        # the text of a list or a number and pass (one judge).
+        return
     env[var] = json_inner(value)
     if "{{" not in value:
         secret_values[where] = value

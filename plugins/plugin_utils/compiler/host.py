@@ -43,4 +43,4 @@ def compile_host(host: str, hostvars: dict[str, Any]) -> Result:
     ctx = {"user_passwords": user_passwords, "secret_values": secret_values, "rendered": rendered}
     rule_findings, waived = apply_rules(inp, cfg, ctx)
     all_findings = sorted(inp.findings + findings + rule_findings, key=order)
-    return Result(host, cfg, rendered, env, all_findings, waived, warnings, files)
+    return Result(host, cfg, rendered, env, all_findings, waived, inp.notes + warnings, files)

@@ -142,6 +142,8 @@ class Inputs:
         self.host = host
         self.v = {**DEFAULTS, **{k: val for k, val in hostvars.items() if k in BY_NAME}}
         self.findings: list[Finding] = []
+        # What the compiler did that the user should know, without failing (warning lines).
+        self.notes: list[str] = []
 
     def bad(self, path: str, message: str, fix: str) -> None:
         self.findings.append(Finding("INPUT", "high", self.host, path, message, fix))

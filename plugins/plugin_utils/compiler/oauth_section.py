@@ -29,6 +29,17 @@ def _secret_to_file(srv: dict[str, Any], sname: str, directory: str, files: dict
     srv["ClientSecretFile"] = path
 
 
+def _drop_unused_secrets(inp: Inputs, srv: dict[str, Any], sname: str) -> None:
+    """A secret the server's provider never reads (a ClientSecret for a Google service account) is
+    left out of what the compiler writes - no file, no environment entry - and named in a warning."""
+    secrets = set(plugin_loader.secret_keys("server")) | {"ClientSecretFile", "ServiceAccountKeyFile"}
+    for key in plugin_loader.unused_keys(srv):
+        if key in secrets:
+            del srv[key]
+            inp.notes.append(f"server '{sname}': {key} is set but its provider does not use it; the compiler left "
+                             "it out (no secret file, nothing in the environment file): remove it from the inventory")
+
+
 def oauth_section(inp: Inputs, env: dict[str, str], secret_values: dict[str, str], files: dict[str, str],
                   allowed: list[str], proxy: Optional[dict[str, Any]] = None) -> Optional[dict[str, Any]]:
     """The DicomWebOAuth section with its client secrets moved to files and its other secrets to
@@ -44,6 +55,7 @@ def oauth_section(inp: Inputs, env: dict[str, str], secret_values: dict[str, str
     servers = section.get("Servers")
     for sname, srv in sorted(servers.items()) if isinstance(servers, dict) else ():
         if isinstance(srv, dict):
+            _drop_unused_secrets(inp, srv, str(sname))
             _secret_to_file(srv, str(sname), inp.path("orthanc_secrets_directory"), files, secret_values)
         for key in plugin_loader.secret_keys("server") if isinstance(srv, dict) else ():
             move_secret(srv, key, env_name("DWO", sname, key), env, secret_values,

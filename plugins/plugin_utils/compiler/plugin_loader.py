@@ -83,6 +83,15 @@ def rate_limit_defaults() -> dict[str, Any]:
     return {k: v["default"] for k, v in props.items()}
 
 
+def unused_keys(server: Any) -> list[str]:
+    """The keys of a server definition its provider does not read."""
+    try:
+        keys: list[str] = _module("loader.config").unused_keys(server)
+    except ImportError:
+        return []  # the judge reports the loader that does not import
+    return keys
+
+
 def proxy_errors(proxy: dict[str, Any], where: str) -> list[Any]:
     """The plugin's own rules on a proxy definition (raises ImportError when the loader does not import)."""
     errors: list[Any] = _module("loader.proxy").proxy_errors(proxy, where)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -19,6 +21,7 @@ from tests.helpers.collection import ROOT, plugin_utils, run_playbook
 pu = plugin_utils()
 compiler = sys.modules["dicomweb_oauth_plugin_utils.compiler"]
 rules = sys.modules["dicomweb_oauth_plugin_utils.rules"]
+lint = importlib.import_module("dicomweb_oauth_plugin_utils.lint")
 SCHEMA = json.loads((ROOT / "plugin/src/orthanc_dicomweb_oauth/loader/schema/dicomweb-oauth.schema.json").read_text())
 
 GOOD = {
@@ -349,7 +352,11 @@ urls = st.one_of(st.builds(lambda sch, cred, host, q: f"{sch}://{cred}{host}/x{q
                            st.sampled_from(["https", "http", "ftp"]), st.sampled_from(["", "u:p4ssw0rd@"]),
                            st.sampled_from(HOSTS), st.sampled_from(["", "?client_secret=p4ssw0rd", "?a=b"])),
                  st.just("http://localhost:8042/oauth-dicom-web/servers/pacs"), text)
-secrets = st.one_of(st.sampled_from(["client-secret-value-42", 'q"uo\\te-secret', "${FROM_ENV}"]), text)
+# Secrets as strings, and as what a YAML slip makes of them (a list, a mapping, yes, a number): the
+# plugin refuses those, so the compiler must too, without moving them anywhere.
+secrets = st.one_of(st.sampled_from(["client-secret-value-42", 'q"uo\\te-secret', "${FROM_ENV}"]), text,
+                    st.sampled_from([["p4ssw0rd"], {"value": "p4ssw0rd"}, True, 12345678901]))
+PLANTED = ("p4ssw0rd", "client-secret-value-42", 'q\\"uo', "a-long-unique-password-1", "redis-pass-value-7")
 
 
 def either(targeted):
@@ -379,7 +386,7 @@ section = st.fixed_dictionaries({}, optional={
     "RateLimit": either(st.fixed_dictionaries({}, optional={"Requests": st.integers(-1, 50)})),
     "RateLimitRequests": either(st.integers(0, 9)), "LogLevel": either(st.sampled_from(["info", "INFO", "loud"])),
     "Redis": either(st.fixed_dictionaries({"Host": text, "Password": secrets})),
-    "AllowPrivateHosts": either(st.lists(st.sampled_from(["127.0.0.1", "10.0.0.1", "::1"]))),
+    "AllowPrivateHosts": either(st.lists(st.sampled_from(["127.0.0.1", "10.0.0.1", "::1", "10.0.0.0/8", "*"]))),
     "ResilienceConfig": anything, "CacheType": anything, "EnableMetrics": anything})
 waivers = st.lists(st.fixed_dictionaries({}, optional={
     "id": either(st.sampled_from(["ORT-001", "ORT-004", "ORT-007", "ORT-008", "X"])),
@@ -440,6 +447,11 @@ def test_any_inventory_compiles_or_is_refused_and_the_plugin_agrees(hv):
         assert "${" + name + "}" in r.rendered
     for f in r.findings:  # no finding repeats a secret
         assert "p4ssw0rd" not in f.message and "client-secret-value-42" not in f.message
+    with tempfile.TemporaryDirectory() as out:  # nothing the lint writes holds one, whatever the verdict
+        lint.write_outputs([r], out)
+        written = "".join(p.read_text() for p in Path(out).iterdir())
+        assert not [s for s in PLANTED if s in written]
+        assert (written == "") == (not r.ok or not r.rendered)
 
 
 def test_property_strategy_reaches_clean_compiles_with_a_section():
@@ -629,3 +641,51 @@ def test_a_loader_that_does_not_import_is_explained_by_its_cause():
     assert "do not import (this release of the plugin fails at import)" in compiler.loader_fix(broken)
     inside = ModuleNotFoundError("No module named 'orthanc_dicomweb_oauth.x'", name="orthanc_dicomweb_oauth.x")
     assert "pip install" not in compiler.loader_fix(inside)
+
+
+def test_a_secret_that_is_not_a_string_is_refused_and_moved_nowhere():
+    hv = json.loads(json.dumps(GOOD))
+    hv["orthanc_dicomweb_oauth"]["Servers"]["pacs"]["ClientSecret"] = ["planted-list-secret"]
+    hv["orthanc_dicomweb_oauth"]["Cache"]["RedisPassword"] = {"value": "planted-dict-secret"}
+    hv["orthanc_dicomweb_oauth"]["Cache"]["EncryptionKey"] = True
+    r = compile_(hv)
+    found = {(f.rule, f.path) for f in r.findings}
+    for key in ("Servers.pacs.ClientSecret", "Cache.RedisPassword", "Cache.EncryptionKey"):
+        assert ("CFG-002", f"DicomWebOAuth.{key}") in found, found
+    assert r.secret_files == {} and set(r.environment) == {"ORTHANC_USER_ADMIN_PASSWORD"}
+    assert not any("planted" in f.message for f in r.findings)
+
+
+def test_a_secret_the_provider_never_reads_is_left_out_with_a_warning():
+    hv = json.loads(json.dumps(GOOD))
+    hv["orthanc_dicomweb_oauth"]["Servers"]["pacs"] = {
+        "Url": "https://healthcare.googleapis.com/v1/dicomWeb", "ProviderType": "google",
+        "ServiceAccountKey": '{"type": "service_account"}', "ClientSecret": "unused-secret-value-9"}
+    r = compile_(hv)
+    assert r.ok, [f.line() for f in r.findings]
+    assert r.secret_files == {} and "unused-secret-value-9" not in r.rendered + json.dumps(r.environment)
+    assert any("server 'pacs': ClientSecret is set but its provider does not use it" in w for w in r.warnings)
+
+
+def test_a_variable_in_a_url_compiles_with_a_warning_that_names_it():
+    hv = json.loads(json.dumps(GOOD))
+    hv["orthanc_dicomweb_oauth"]["Servers"]["pacs"]["Url"] = "${STAGING_URL}/dicom-web"
+    r = compile_(hv)
+    assert r.ok, [f.line() for f in r.findings]
+    assert any("Url holds ${STAGING_URL}" in w and "Vault lookup" in w for w in r.warnings), r.warnings
+
+
+def test_the_lint_writes_no_file_for_a_refused_host(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    bad = {**GOOD, "orthanc_dicomweb_oauth": {"Servers": {"pacs": {
+        **GOOD["orthanc_dicomweb_oauth"]["Servers"]["pacs"],
+        "Url": "https://user:planted-url-secret@pacs.example.org/dicom-web"}}}}
+    inv.write_text(json.dumps({"all": {"hosts": {"good.example.org": GOOD, "bad.example.org": bad}}}))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "bad.example.org.orthanc.json").write_text("an earlier run's file")
+    out = subprocess.run([sys.executable, str(ROOT / "bin" / "orthanc-config-lint.py"), "-i", str(inv),
+                          "--output-dir", str(out_dir)], capture_output=True, text=True)
+    assert out.returncode == 1 and "SEC-008" in out.stdout
+    assert sorted(p.name for p in out_dir.iterdir()) == ["good.example.org.orthanc.json"]
+    assert "planted-url-secret" not in out.stdout + (out_dir / "good.example.org.orthanc.json").read_text()

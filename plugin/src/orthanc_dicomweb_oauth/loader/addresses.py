@@ -22,7 +22,9 @@ IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 # Names that reach this host through /etc/hosts on Debian, whatever DNS says.
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 # Cloud instance metadata services: they hand out credentials to whoever asks from the instance.
-METADATA_NAMES = frozenset({"metadata.google.internal", "metadata", "metadata.goog"})
+# AWS names its service instance-data (instance-data.ec2.internal in a VPC with Amazon DNS).
+METADATA_NAMES = frozenset({"metadata.google.internal", "metadata", "metadata.goog", "instance-data",
+                            "instance-data.ec2.internal"})
 METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254",  # AWS, Azure, GCP, Oracle, OpenStack
     "169.254.170.2",    # AWS ECS task metadata

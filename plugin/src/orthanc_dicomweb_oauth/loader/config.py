@@ -23,8 +23,8 @@ from typing import Any, Optional
 import jsonschema
 
 from .errors import OAuthPluginError
-from .legacy import legacy_proxy_server, migrate_legacy
-from .policy import URL_KEYS, allowed_hosts, check_headers, check_redis_url, check_url, safe_url
+from .legacy import PROVIDER_TYPES, legacy_proxy_server, migrate_legacy
+from .policy import URL_KEYS, allowed_host_errors, allowed_hosts, check_headers, check_redis_url, check_url, safe_url
 from .provider_detect import detect_provider
 from .proxy import ProxyConfig, build_proxy, proxy_errors
 from .redaction import Secret, get_logger, kv
@@ -179,6 +179,46 @@ def _is_deferred(value: Any, defer: bool) -> bool:
     return defer and isinstance(value, str) and bool(_ENV_REF.fullmatch(value))
 
 
+def _deferred(value: Any, path: str = SECTION) -> dict[str, list[str]]:
+    """Key path -> the ``${NAME}`` references left in its value (compile time: only the Orthanc
+    host's service environment knows them)."""
+    if isinstance(value, dict):
+        return {p: n for k, v in value.items() for p, n in _deferred(v, f"{path}.{k}").items()}
+    if isinstance(value, list):
+        return {p: n for i, v in enumerate(value) for p, n in _deferred(v, f"{path}[{i}]").items()}
+    names = _ENV_REF.findall(value) if isinstance(value, str) else []
+    return {path: names} if names else {}
+
+
+def _as_written(e: OAuthPluginError, renames: dict[str, str]) -> OAuthPluginError:
+    """``e`` naming the key as the user wrote it (the older plugin's name), and how it was read."""
+    where = max((p for p in renames if e.key and (e.key == p or e.key.startswith(p + "."))), key=len, default=None)
+    if where is None or e.key is None:
+        return e
+    return OAuthPluginError(e.code, f"{e.detail} (read as {where.removeprefix(SECTION + '.')})", server=e.server,
+                            key=renames[where] + e.key[len(where):], retryable=e.retryable, retry_after=e.retry_after)
+
+
+def _left_to_the_host(errors: list[OAuthPluginError], section: Any) -> tuple[list[OAuthPluginError], list[str]]:
+    """At compile time, the checks of a value that still holds a ``${NAME}`` cannot be decided: they
+    become notes that say so (the plugin decides them when Orthanc starts), not refusals of text
+    that Orthanc never sees."""
+    deferred = _deferred(section)
+    kept, notes = [], []
+    for e in errors:
+        where = next((p for p in deferred if e.key and (e.key == p or e.key.startswith(p + "."))), None)
+        if where is None:
+            kept.append(e)
+            continue
+        note = (f"{where} holds {', '.join(deferred[where])}, which only the Orthanc host's service environment "
+                "knows, so it was not checked here; the plugin checks it when Orthanc starts (the deployment gate "
+                "reports a refusal). To have it checked before deploying, write the value itself in the inventory "
+                "(from an Ansible variable or a Vault lookup)")
+        if note not in notes:
+            notes.append(note)
+    return kept, notes
+
+
 # ---------------------------------------------------------------------------------------------
 # Schema
 
@@ -286,10 +326,45 @@ def _missing(s: dict[str, Any], r: _Resolved) -> list[str]:
         if r.provider == "azure" and not r.scope:
             missing.append("Scope or Resource")
     elif r.provider == "azure-managed-identity" and not s.get("Resource"):
-        missing.append("Resource")
+        scope = s.get("Scope")
+        # The older plugin took the managed identity's audience from Scope (".../.default").
+        follows = f" (from your Scope: Resource: {scope[:-len('/.default')]})" if isinstance(scope, str) \
+            and scope.endswith("/.default") else ""
+        missing.append("Resource" + follows)
     elif r.provider == "google" and not (s.get("ServiceAccountKey") or s.get("ServiceAccountKeyFile")):
         missing.append("ServiceAccountKeyFile or ServiceAccountKey")
     return missing
+
+
+# Credentials each provider never reads: set, they are a mistake (a secret kept for nothing).
+UNUSED_BY_PROVIDER = {
+    "generic": ("ServiceAccountKey", "ServiceAccountKeyFile"),
+    "azure": ("ServiceAccountKey", "ServiceAccountKeyFile"),
+    "azure-managed-identity": ("ClientSecret", "ClientSecretFile", "ServiceAccountKey", "ServiceAccountKeyFile",
+                               "Scope"),
+    "google": ("ClientId", "ClientSecret", "ClientSecretFile"),
+    "google-metadata": ("ClientId", "ClientSecret", "ClientSecretFile", "ServiceAccountKey", "ServiceAccountKeyFile"),
+}
+
+
+def unused_keys(server: Any) -> list[str]:
+    """The keys of a server definition its provider does not read (the collection's compiler leaves
+    such secrets out of what it writes)."""
+    if not isinstance(server, dict):
+        return []
+    provider = server.get("ProviderType", "auto")
+    if not isinstance(provider, str):
+        return []  # the schema refuses it
+    if provider == "auto":
+        endpoint = server.get("TokenEndpoint") or server.get("Issuer")
+        provider = detect_provider(endpoint if isinstance(endpoint, str) else None)
+    provider = PROVIDER_TYPES.get(provider.lower(), provider)
+    return [k for k in UNUSED_BY_PROVIDER.get(provider, ()) if server.get(k) is not None]
+
+
+def _unused_notes(servers: dict[str, Any]) -> list[str]:
+    return [f"server '{name}': {key} is set but provider {_resolve(s).provider} does not use it; remove it"
+            for name, s in servers.items() for key in unused_keys(s)]
 
 
 def _jwt_enabled(s: dict[str, Any]) -> bool:
@@ -428,8 +503,9 @@ def _policy_errors(section: dict[str, Any], schema: dict[str, Any], invalid: lis
         return not any(k == prefix or k.startswith(prefix + ".") or prefix.startswith(k + ".") for k in bad_keys)
 
     errors: list[OAuthPluginError] = []
-    allowed = allowed_hosts(section.get("AllowPrivateHosts", []) if well_formed(f"{SECTION}.AllowPrivateHosts")
-                            else [])
+    listed = section.get("AllowPrivateHosts", []) if well_formed(f"{SECTION}.AllowPrivateHosts") else []
+    errors += allowed_host_errors(listed, f"{SECTION}.AllowPrivateHosts")
+    allowed = allowed_hosts(listed)
     if isinstance(section.get("Proxy"), dict) and well_formed(f"{SECTION}.Proxy"):
         errors += proxy_errors(section["Proxy"], f"{SECTION}.Proxy")
     if well_formed(f"{SECTION}.Cache"):
@@ -450,12 +526,16 @@ def check_config(section: Any, environ: Optional[Mapping[str, str]] = None, *, d
     if not isinstance(section, dict):
         return None, [OAuthPluginError("CFG-001", "DicomWebOAuth must be an object with a Servers map", key=SECTION)]
     section, notes, errors = _prepare(section, os.environ if environ is None else environ, defer)
+    renames = getattr(notes, "renames", {})
     if not isinstance(section.get("Servers"), dict):
-        return None, errors
+        return None, [_as_written(e, renames) for e in errors]
     schema = load_schema()
     errors += _policy_errors(section, schema, list(errors), defer, host_files)
+    if defer:
+        errors, deferred_notes = _left_to_the_host(errors, section)
+        notes = [*notes, *deferred_notes]
     if errors:
-        return None, errors
+        return None, [_as_written(e, renames) for e in errors]
     servers = {name: {**_defaults(schema, "server"), **raw} for name, raw in section["Servers"].items()}
     cache = {**_defaults(schema, "cache"), **section.get("Cache", {})}
     rl = {**_defaults(schema, "")["RateLimit"], **section.get("RateLimit", {})}
@@ -467,7 +547,7 @@ def check_config(section: Any, environ: Optional[Mapping[str, str]] = None, *, d
         servers=built, cache=_cache(cache),
         rate_limit_requests=int(rl.get("Requests", RATE_LIMIT_REQUESTS)),
         rate_limit_window=int(rl.get("WindowSeconds", RATE_LIMIT_WINDOW)),
-        log_level=section.get("LogLevel", "info"), warnings=tuple(notes + insecure)), []
+        log_level=section.get("LogLevel", "info"), warnings=tuple(notes + _unused_notes(servers) + insecure)), []
 
 
 def load_config(section: Any, environ: Optional[Mapping[str, str]] = None) -> PluginConfig:

@@ -41,8 +41,16 @@ AWS_REFUSAL = ("ProviderType aws is not supported: AWS HealthImaging authenticat
                "with an OIDC identity provider use ProviderType generic (docs/providers.md)")
 _LEGACY_PROXY_RE = re.compile(r"/oauth-dicom-web/servers/([^/]+)/?$")
 
-Notes = list[str]
 Errors = list[OAuthPluginError]
+
+
+class Notes(list[str]):
+    """The migration notes, and ``renames``: each key path as loaded -> the path the user wrote, so
+    that a later error names the key the user wrote."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renames: dict[str, str] = {}
 
 
 def legacy_proxy_server(url: Any) -> Optional[str]:
@@ -69,6 +77,7 @@ def _move(src: dict[str, Any], dst: dict[str, Any], old: str, new: str, path: st
         return
     dst[new] = src.pop(old)
     notes.append(f"{path}.{old} is the older plugin's name: write {label} instead")
+    notes.renames[f"{path}.{label}"] = f"{path}.{old}"
 
 
 def _top_level(out: dict[str, Any], notes: Notes, errors: Errors) -> None:
@@ -147,6 +156,10 @@ def _resilience(name: str, srv: dict[str, Any], notes: Notes, errors: Errors) ->
         block["RetryMultiplier"] = legacy["RetryIncrement"]
     srv.pop("ResilienceConfig")
     srv["Resilience"] = block
+    new = f"{SECTION}.Servers.{name}.Resilience"
+    notes.renames[new] = path
+    notes.renames.update({f"{new}.{RESILIENCE_KEYS[k]}": f"{path}.{k}" for k in legacy
+                          if RESILIENCE_KEYS[k] in block})
     moved = ", ".join(f"{k} -> Resilience.{RESILIENCE_KEYS[k]}" for k in legacy)
     notes.append(f"{path} is the older plugin's block: {moved}")
 
@@ -197,7 +210,7 @@ SERVER_STEPS: tuple[Callable[[str, dict[str, Any], Notes, Errors], None], ...] =
 def migrate_legacy(section: dict[str, Any]) -> tuple[dict[str, Any], Notes, Errors]:
     """The section with the older plugin's keys turned into ours, one note per change, and the
     refusals (CFG-004, each with its exact replacement)."""
-    notes: Notes = []
+    notes = Notes()
     errors: Errors = []
     out = copy.deepcopy(section)
     _top_level(out, notes, errors)

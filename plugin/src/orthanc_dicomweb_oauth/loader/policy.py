@@ -109,3 +109,17 @@ def check_redis_url(url: str) -> list[OAuthPluginError]:
 
 def allowed_hosts(entries: Iterable[Any]) -> set[str]:
     return {host_key(str(e)) for e in entries}
+
+
+def allowed_host_errors(entries: Iterable[Any], path: str) -> list[OAuthPluginError]:
+    """Entries of AllowPrivateHosts that are not one host: a range (10.0.0.0/8) or a pattern (*)
+    would match nothing (entries are compared host by host), so they are refused, not ignored."""
+    out = []
+    for i, entry in enumerate(entries):
+        text = str(entry)
+        if "/" in text or "*" in text or not is_valid_host(text.strip("[]")):
+            out.append(OAuthPluginError(
+                "CFG-002", f"entry {text!r} is not one host name or address: entries are single hosts (any "
+                "spelling of an address matches, ranges and patterns match nothing); list each host",
+                key=f"{path}[{i}]"))
+    return out
