@@ -31,13 +31,13 @@ def _secret_to_file(srv: dict[str, Any], sname: str, directory: str, files: dict
 
 def _drop_unused_secrets(inp: Inputs, srv: dict[str, Any], sname: str) -> None:
     """A secret the server's provider never reads (a ClientSecret for a Google service account) is
-    left out of what the compiler writes - no file, no environment entry - and named in a warning."""
+    left out of what the compiler writes - no file, no environment entry - with the plugin's own
+    warning for it (the plugin would say the same of the key)."""
     secrets = set(plugin_loader.secret_keys("server")) | {"ClientSecretFile", "ServiceAccountKeyFile"}
-    for key in plugin_loader.unused_keys(srv):
+    for key, note in plugin_loader.unused_notes(sname, srv).items():
         if key in secrets:
             del srv[key]
-            inp.notes.append(f"server '{sname}': {key} is set but its provider does not use it; the compiler left "
-                             "it out (no secret file, nothing in the environment file): remove it from the inventory")
+            inp.notes.append(note)
 
 
 def oauth_section(inp: Inputs, env: dict[str, str], secret_values: dict[str, str], files: dict[str, str],

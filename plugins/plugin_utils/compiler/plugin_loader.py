@@ -83,13 +83,13 @@ def rate_limit_defaults() -> dict[str, Any]:
     return {k: v["default"] for k, v in props.items()}
 
 
-def unused_keys(server: Any) -> list[str]:
-    """The keys of a server definition its provider does not read."""
+def unused_notes(name: str, server: Any) -> dict[str, str]:
+    """Key -> the plugin's warning, for each key of a server definition its provider does not read."""
     try:
-        keys: list[str] = _module("loader.config").unused_keys(server)
+        config = _module("loader.config")
     except ImportError:
-        return []  # the judge reports the loader that does not import
-    return keys
+        return {}  # the judge reports the loader that does not import
+    return dict(zip(config.unused_keys(server), config.unused_notes(name, server)))
 
 
 def proxy_errors(proxy: dict[str, Any], where: str) -> list[Any]:

@@ -347,24 +347,28 @@ UNUSED_BY_PROVIDER = {
 }
 
 
+def _provider_of(server: dict[str, Any]) -> Optional[str]:
+    """The provider a server definition as written resolves to (None: the schema refuses it)."""
+    provider = server.get("ProviderType", "auto")
+    if not isinstance(provider, str):
+        return None
+    if provider == "auto":
+        endpoint = server.get("TokenEndpoint") or server.get("Issuer")
+        return detect_provider(endpoint if isinstance(endpoint, str) else None)
+    return PROVIDER_TYPES.get(provider.lower(), provider)
+
+
 def unused_keys(server: Any) -> list[str]:
     """The keys of a server definition its provider does not read (the collection's compiler leaves
     such secrets out of what it writes)."""
-    if not isinstance(server, dict):
-        return []
-    provider = server.get("ProviderType", "auto")
-    if not isinstance(provider, str):
-        return []  # the schema refuses it
-    if provider == "auto":
-        endpoint = server.get("TokenEndpoint") or server.get("Issuer")
-        provider = detect_provider(endpoint if isinstance(endpoint, str) else None)
-    provider = PROVIDER_TYPES.get(provider.lower(), provider)
-    return [k for k in UNUSED_BY_PROVIDER.get(provider, ()) if server.get(k) is not None]
+    provider = _provider_of(server) if isinstance(server, dict) else None
+    return [k for k in UNUSED_BY_PROVIDER.get(provider or "", ()) if server.get(k) is not None]
 
 
-def _unused_notes(servers: dict[str, Any]) -> list[str]:
-    return [f"server '{name}': {key} is set but provider {_resolve(s).provider} does not use it; remove it"
-            for name, s in servers.items() for key in unused_keys(s)]
+def unused_notes(name: str, server: Any) -> list[str]:
+    """One warning per key ``unused_keys`` finds, the same words wherever it is said."""
+    return [f"server '{name}': {key} is set but provider {_provider_of(server)} does not use it; remove it"
+            for key in unused_keys(server)]
 
 
 def _jwt_enabled(s: dict[str, Any]) -> bool:
@@ -543,11 +547,12 @@ def check_config(section: Any, environ: Optional[Mapping[str, str]] = None, *, d
              for name, s in servers.items()}
     insecure = [f"SEC-004 (server '{n}'): TLS verification of the identity provider is DISABLED"
                 for n, srv in built.items() if not srv.verify_ssl]
+    unused = [note for name, s in servers.items() for note in unused_notes(name, s)]
     return PluginConfig(
         servers=built, cache=_cache(cache),
         rate_limit_requests=int(rl.get("Requests", RATE_LIMIT_REQUESTS)),
         rate_limit_window=int(rl.get("WindowSeconds", RATE_LIMIT_WINDOW)),
-        log_level=section.get("LogLevel", "info"), warnings=tuple(notes + _unused_notes(servers) + insecure)), []
+        log_level=section.get("LogLevel", "info"), warnings=tuple(notes + unused + insecure)), []
 
 
 def load_config(section: Any, environ: Optional[Mapping[str, str]] = None) -> PluginConfig:
