@@ -34,10 +34,11 @@ def tags(role: Path) -> list[str]:
     phases = yaml.safe_load(main.read_text()) if main.exists() else None
     if not phases or not all("ansible.builtin.import_tasks" in t for t in phases):
         return []
-    out = ["", "## Tags", "",
-           f"`--tags {role.name}_<phase>` (or `<phase>` for every role) runs one phase, "
-           f"`--tags {role.name}` every phase of this role; the preflights always run.",
-           "", "| phase | file | tags |", "|---|---|---|"]
+    phased = any(tag.startswith(f"{role.name}_") for t in phases for tag in t.get("tags", []))
+    how = (f"`--tags {role.name}_<phase>` (or `<phase>` for every role) runs one phase, `--tags {role.name}` "
+           "every phase of this role; the preflights always run." if phased else
+           "Its tasks are tagged `always`: they run whatever `--tags` a run selects.")
+    out = ["", "## Tags", "", how, "", "| phase | file | tags |", "|---|---|---|"]
     for t in phases:
         out.append(f"| {t['name']} | `tasks/{t['ansible.builtin.import_tasks']}` | "
                    + ", ".join(f"`{tag}`" for tag in t.get("tags", [])) + " |")
