@@ -2,7 +2,7 @@
 # The pytest part of `make test`, in two lanes that run side by side:
 #   A. everything but the molecule scenarios (Debian 12's Orthanc on this machine), then the
 #      plugin's end-to-end suite again against Debian 13's Orthanc in a container, then the
-#      molecule scenarios rotation, tls and cluster;
+#      molecule scenarios rotation and cluster;
 #   B. the other molecule scenarios (fresh Debian 12 and 13 containers, and a Debian 13 controller).
 # A molecule run leaves this machine's 2 cores about half idle (it waits on apt, dpkg and
 # systemd in its containers). Each session has its own state directory and temporary base, so
@@ -23,14 +23,14 @@ echo "images ready in $(( $(date +%s) - t0 )) s"
 
 lane_a_log="$state/lane-a.log"
 # Lane A's molecule scenarios (pytest -k); lane B runs the others. Both lanes take about as long.
-lane_a_scenarios="rotation or tls or cluster"
+lane_a_scenarios="rotation or cluster"
 (
   rc=0
   "$py" -m pytest -q -p no:cacheprovider --ignore=tests/molecule --basetemp="$state/tmp-a" || rc=1
   echo "=== the plugin's end-to-end suite against Debian 13's Orthanc ==="
   TESTENV_STATE_DIR="$PWD/$state/pytest-trixie" DWO_ORTHANC_RELEASE=trixie \
     "$py" -m pytest -q -p no:cacheprovider --basetemp="$state/tmp-trixie" tests/e2e || rc=1
-  echo "=== molecule scenarios rotation, tls and cluster ==="
+  echo "=== molecule scenarios rotation and cluster ==="
   TESTENV_STATE_DIR="$PWD/$state/pytest-molecule-a" \
     "$py" -m pytest -q -p no:cacheprovider --basetemp="$state/tmp-molecule-a" tests/molecule -k "$lane_a_scenarios" || rc=1
   exit "$rc"

@@ -84,6 +84,18 @@ ORTHANC_PLAY_ONLY = """---
 - name: The collection's Orthanc play, as installed
   ansible.builtin.import_playbook: dicomweb_oauth.orthanc.orthanc
 """
+# The cluster scenario's nodes reach the services host by its address, which its inventory reads
+# from that host's network facts: the main playbook gathers the minimal subset, so the user's
+# playbook gathers them first.
+CLUSTER_PLAYBOOK = """---
+- name: The services host's network facts (the cluster's inventory gives the nodes its address)
+  hosts: demo_services
+  gather_subset: [min, network]
+  tasks: []
+
+- name: The collection's main playbook, as installed
+  ansible.builtin.import_playbook: orthanc.yml
+"""
 # Its cases about the configuration alone run the config role alone (DWO_CONFIG_PLAYBOOK).
 CONFIG_ROLE_ONLY = """---
 - name: The collection's config role alone
@@ -107,6 +119,7 @@ def user_setup(tmp_path_factory) -> tuple[Path, Path]:
     playbook.write_text(USER_PLAYBOOK.format(root=ROOT))
     (playbook.parent / "orthanc-only.yml").write_text(ORTHANC_PLAY_ONLY)
     (playbook.parent / "config-only.yml").write_text(CONFIG_ROLE_ONLY)
+    (playbook.parent / "cluster.yml").write_text(CLUSTER_PLAYBOOK)
     return colls, playbook
 
 
@@ -129,7 +142,7 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     }
     colls, playbook = user_setup
     env = ansible_env(colls, chosen)
-    env["DWO_CONVERGE_PLAYBOOK"] = str(playbook)
+    env["DWO_CONVERGE_PLAYBOOK"] = str(playbook.parent / "cluster.yml" if scenario == "cluster" else playbook)
     env["DWO_RELEASE"] = release
     env.pop("ANSIBLE_REMOTE_TEMP")  # the containers' own /tmp, not a path of this machine
     env.pop("ANSIBLE_PYTHON_INTERPRETER")  # each inventory names the hosts' python3
@@ -202,7 +215,7 @@ def _plugin_releases(colls: Path, directory: Path, env: dict[str, str]) -> None:
     # The broken one fails in a runtime module, which only Orthanc imports: the controller's
     # compiler imports the plugin's loader modules, and would refuse a broken loader before any change.
     for name, module, line in (("upgrade", "__init__.py", "# a plugin-only upgrade: one more line\n"),
-                               ("broken", "orthanc_plugin.py",
+                               ("broken", "runtime/orthanc_plugin.py",
                                 "raise ImportError('this release of the plugin fails at import')\n")):
         release = directory / name / "ansible_collections" / "dicomweb_oauth" / "orthanc"
         shutil.copytree(installed, release)
