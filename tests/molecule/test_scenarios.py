@@ -149,14 +149,15 @@ def test_molecule_scenario(scenario, release, images, user_setup, tmp_path):
     env.pop("ANSIBLE_STDOUT_CALLBACK")
     env["ANSIBLE_PIPELINING"] = "1"
     molecule = [str(BIN / "molecule")]
-    vault = _demo_vault(tmp_path, chosen, env) if scenario == "rotation" else None
-    vaults = _failing_vaults(tmp_path, chosen, env) if scenario == "failure" else []
     if scenario == "failure":
         _plugin_releases(colls, tmp_path / "releases", env)
         env["DWO_CASE_PLAYBOOK"] = str(playbook.parent / "orthanc-only.yml")
         env["DWO_CONFIG_PLAYBOOK"] = str(playbook.parent / "config-only.yml")
     if scenario == "tls":
         _tls_material(tmp_path / "tls", chosen, env)
+    # The servers last, right before the try that stops them: a preparation that fails leaves none.
+    vault = _demo_vault(tmp_path, chosen, env) if scenario == "rotation" else None
+    vaults = _failing_vaults(tmp_path, chosen, env) if scenario == "failure" else []
     t0 = time.monotonic()
     try:
         # One stream: molecule's action headers (stderr) between the playbooks' output (stdout).
