@@ -43,20 +43,20 @@ def targets(root: Path) -> list[tuple[str, Callable[[str], str]]]:
     from dicomweb_oauth_plugin_utils.compiler.inputs import INPUTS
     from docgen import dashboard_md, errors_md, inputs_md, reference_md
 
-    def block(body: str, path: str) -> Callable[[str], str]:
-        return lambda old: inputs_md.replace_block(old, body, path)
+    def block(rel: str, body: str) -> tuple[str, Callable[[str], str]]:
+        return rel, lambda old: inputs_md.replace_block(old, body, rel)
 
     out: list[tuple[str, Callable[[str], str]]] = [
         ("docs/errors.md", lambda _: errors_md.markdown()),
         ("docs/configuration-reference.md", lambda _: reference_md.markdown()),
         ("docs/hardening.md", lambda _: rules.markdown()),
         ("docs/monitoring.md", lambda old: dashboard_md.render(root, old)),
-        ("docs/collection.md", block(inputs_md.table(INPUTS), "docs/collection.md")),
-        ("roles/config/vars/main.yml", block(inputs_md.input_list(INPUTS), "roles/config/vars/main.yml")),
+        block("docs/collection.md", inputs_md.table(INPUTS)),
+        block("roles/config/vars/main.yml", inputs_md.input_list(INPUTS)),
     ]
     for owner in ("config", "common"):
-        out.append((f"roles/{owner}/defaults/main.yml", block(inputs_md.defaults(INPUTS, owner), owner)))
-        out.append((f"roles/{owner}/meta/argument_specs.yml", block(inputs_md.options(INPUTS, owner), owner)))
+        out.append(block(f"roles/{owner}/defaults/main.yml", inputs_md.defaults(INPUTS, owner)))
+        out.append(block(f"roles/{owner}/meta/argument_specs.yml", inputs_md.options(INPUTS, owner)))
     return out
 
 

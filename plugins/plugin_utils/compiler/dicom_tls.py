@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .inputs import Inputs
+from .inputs import BY_NAME, Inputs
 
-DICOM_TLS_KEYS = frozenset({"certificate", "private_key", "trusted_certificates", "remote_certificate_required"})
+DICOM_TLS_KEYS = frozenset(BY_NAME["orthanc_dicom_tls"].options)
 
 
 def dicom_tls(inp: Inputs, cfg: dict[str, Any], files: dict[str, str], secret_values: dict[str, str]) -> None:

@@ -11,13 +11,13 @@ from urllib.parse import quote, urlsplit
 from . import plugin_loader
 from .environment import ENV_RE, env_value, json_inner
 from .findings import Finding
-from .inputs import Inputs
+from .inputs import BY_NAME, Inputs
 
 # Hosts that never go through the outbound proxy, for libcurl's no_proxy (the plugin sends
 # loopback direct by itself).
 ALWAYS_NO_PROXY = ("localhost", "127.0.0.1", "::1")
 
-PROXY_KEYS = frozenset({"url", "username", "password", "no_proxy"})
+PROXY_KEYS = frozenset(BY_NAME["orthanc_outbound_proxy"].options)
 
 
 def _proxy_input(inp: Inputs) -> Optional[dict[str, Any]]:

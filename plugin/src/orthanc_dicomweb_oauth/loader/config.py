@@ -23,7 +23,7 @@ from typing import Any, Optional
 import jsonschema
 
 from .errors import OAuthPluginError
-from .legacy import PROVIDER_TYPES, legacy_proxy_server, migrate_legacy
+from .legacy import legacy_proxy_server, loaded_provider_type, migrate_legacy
 from .policy import URL_KEYS, allowed_host_errors, allowed_hosts, check_headers, check_redis_url, check_url, safe_url
 from .provider_detect import detect_provider
 from .proxy import ProxyConfig, build_proxy, proxy_errors
@@ -48,9 +48,10 @@ def load_schema() -> dict[str, Any]:
 
 
 # A server name as the schema allows it (the REST API checks route names against it).
-SERVER_NAME = re.compile(load_schema()["properties"]["Servers"]["propertyNames"]["pattern"].strip("^$"))
+_SCHEMA_AT_IMPORT = load_schema()
+SERVER_NAME = re.compile(_SCHEMA_AT_IMPORT["properties"]["Servers"]["propertyNames"]["pattern"].strip("^$"))
 # The REST API's rate limit when the section gives none: the schema's defaults, the one place.
-_RATE_LIMIT = load_schema()["properties"]["RateLimit"]["properties"]
+_RATE_LIMIT = _SCHEMA_AT_IMPORT["properties"]["RateLimit"]["properties"]
 RATE_LIMIT_REQUESTS: int = _RATE_LIMIT["Requests"]["default"]
 RATE_LIMIT_WINDOW: int = _RATE_LIMIT["WindowSeconds"]["default"]
 
@@ -190,9 +191,14 @@ def _deferred(value: Any, path: str = SECTION) -> dict[str, list[str]]:
     return {path: names} if names else {}
 
 
+def _within(key: Optional[str], path: str) -> bool:
+    """Whether the key path ``key`` is ``path`` or lies under it."""
+    return key is not None and (key == path or key.startswith(path + "."))
+
+
 def _as_written(e: OAuthPluginError, renames: dict[str, str]) -> OAuthPluginError:
     """``e`` naming the key as the user wrote it (the older plugin's name), and how it was read."""
-    where = max((p for p in renames if e.key and (e.key == p or e.key.startswith(p + "."))), key=len, default=None)
+    where = max((p for p in renames if _within(e.key, p)), key=len, default=None)
     if where is None or e.key is None:
         return e
     return OAuthPluginError(e.code, f"{e.detail} (read as {where.removeprefix(SECTION + '.')})", server=e.server,
@@ -206,7 +212,7 @@ def _left_to_the_host(errors: list[OAuthPluginError], section: Any) -> tuple[lis
     deferred = _deferred(section)
     kept, notes = [], []
     for e in errors:
-        where = next((p for p in deferred if e.key and (e.key == p or e.key.startswith(p + "."))), None)
+        where = next((p for p in deferred if _within(e.key, p)), None)
         if where is None:
             kept.append(e)
             continue
@@ -305,9 +311,7 @@ class _Resolved:
 
 
 def _resolve(s: dict[str, Any]) -> _Resolved:
-    provider = s["ProviderType"]
-    if provider == "auto":
-        provider = detect_provider(s.get("TokenEndpoint") or s.get("Issuer"))
+    provider = _provider_of(s) or s["ProviderType"]  # the schema accepted it: a string
     scope = s.get("Scope")
     if provider == "azure" and not scope and s.get("Resource"):
         scope = s["Resource"].rstrip("/") + "/.default"
@@ -355,7 +359,7 @@ def _provider_of(server: dict[str, Any]) -> Optional[str]:
     if provider == "auto":
         endpoint = server.get("TokenEndpoint") or server.get("Issuer")
         return detect_provider(endpoint if isinstance(endpoint, str) else None)
-    return PROVIDER_TYPES.get(provider.lower(), provider)
+    return loaded_provider_type(provider)
 
 
 def unused_keys(server: Any) -> list[str]:
@@ -504,7 +508,7 @@ def _policy_errors(section: dict[str, Any], schema: dict[str, Any], invalid: lis
     bad_keys = [e.key for e in invalid if e.key and e.key != SECTION]  # a stray top-level key spoils nothing
 
     def well_formed(prefix: str) -> bool:
-        return not any(k == prefix or k.startswith(prefix + ".") or prefix.startswith(k + ".") for k in bad_keys)
+        return not any(_within(k, prefix) or _within(prefix, k) for k in bad_keys)
 
     errors: list[OAuthPluginError] = []
     listed = section.get("AllowPrivateHosts", []) if well_formed(f"{SECTION}.AllowPrivateHosts") else []

@@ -164,20 +164,27 @@ def _resilience(name: str, srv: dict[str, Any], notes: Notes, errors: Errors) ->
     notes.append(f"{path} is the older plugin's block: {moved}")
 
 
+def loaded_provider_type(value: str) -> str:
+    """A ProviderType as the plugin reads it: the older plugin's names mapped to ours, ours in any
+    case lower-cased; anything else as it is (for the schema to judge)."""
+    low = value.lower()
+    if low in PROVIDER_TYPES:
+        return PROVIDER_TYPES[low]
+    return low if low in ("auto", "generic", "azure", "google") else value
+
+
 def _provider_type(name: str, srv: dict[str, Any], notes: Notes, errors: Errors) -> None:
     value = srv.get("ProviderType")
     if not isinstance(value, str):
         return
     path = f"{SECTION}.Servers.{name}.ProviderType"
-    low = value.lower()
-    if low == "aws":
+    loaded = loaded_provider_type(value)
+    if value.lower() == "aws":
         errors.append(OAuthPluginError("CFG-004", AWS_REFUSAL, server=name, key=path))
-    elif low in PROVIDER_TYPES:
-        srv["ProviderType"] = PROVIDER_TYPES[low]
-        notes.append(f"{path} {value!r}: write {PROVIDER_TYPES[low]!r} instead")
-    elif low != value and low in ("auto", "generic", "azure", "google"):
-        srv["ProviderType"] = low
-        notes.append(f"{path} {value!r}: write {low!r} (lower case) instead")
+    elif loaded != value:
+        srv["ProviderType"] = loaded
+        how = "" if value.lower() in PROVIDER_TYPES else " (lower case)"
+        notes.append(f"{path} {value!r}: write {loaded!r}{how} instead")
 
 
 def _server_values(name: str, srv: dict[str, Any], notes: Notes, errors: Errors) -> None:
